@@ -1,0 +1,31 @@
+"""sk_cry: scikit-learn compatible infant-cry audio classification."""
+
+from . import datasets
+from .exceptions import AudioLoadError, DatasetError, ParameterError, SkCryError
+from .features import FeatureScaler, MelExtractor, MFCCExtractor, TimePooling
+from .io import AudioLoader
+from .models import (
+    REFERENCE_TOPOLOGY,
+    CryCNNClassifier,
+    make_cnn_pipeline,
+    make_svm_pipeline,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AudioLoadError",
+    "AudioLoader",
+    "CryCNNClassifier",
+    "DatasetError",
+    "FeatureScaler",
+    "MFCCExtractor",
+    "MelExtractor",
+    "ParameterError",
+    "REFERENCE_TOPOLOGY",
+    "SkCryError",
+    "TimePooling",
+    "datasets",
+    "make_cnn_pipeline",
+    "make_svm_pipeline",
+]

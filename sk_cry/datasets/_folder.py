@@ -1,0 +1,167 @@
+"""Folders of audio files <-> (paths, labels) Bunches."""
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from sklearn.utils import Bunch
+
+from ..exceptions import DatasetError
+
+__all__ = ["load_folder", "write_folder", "AUDIO_EXTENSIONS"]
+
+#: File types found by :func:`load_folder` (what libsndfile decodes).
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+
+# "awake_01", "hungry-f-04-07": the label is the leading run of letters.
+_NAME_LABEL = re.compile(r"^([A-Za-z]+)(?:[-_ ]|\d|$)")
+
+
+def _read_labels_csv(labels_csv):
+    """``{file name: label}`` from a CSV whose first two columns are file, label."""
+    path = Path(labels_csv)
+    try:
+        with open(path, newline="") as handle:
+            rows = [row for row in csv.reader(handle) if row and any(row)]
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read labels CSV ({exc})") from exc
+    if rows and not Path(rows[0][0]).suffix.lower() in AUDIO_EXTENSIONS:
+        rows = rows[1:]  # a header such as "Cry_Audio_File,Label"
+    bad = [i for i, row in enumerate(rows, 2) if len(row) < 2]
+    if bad:
+        raise DatasetError(
+            f"{path}: line {bad[0]} has fewer than two columns; expected "
+            "'<file name>,<label>' per line (e.g. the reference's Cry_Audio_File,Label)"
+        )
+    return {row[0].strip(): row[1].strip() for row in rows}
+
+
+def _label_from_name(path):
+    match = _NAME_LABEL.match(path.stem)
+    if match is None:
+        raise DatasetError(
+            f"{path}: cannot read a label from the file name; name files "
+            "'<label>_<n>.wav', put them in one sub-folder per class, or pass labels_csv"
+        )
+    return match.group(1).lower()
+
+
+def load_folder(path, labels_csv=None, *, extensions=AUDIO_EXTENSIONS):
+    """List a folder of cry recordings with their labels.
+
+    Labels come from, in order of precedence:
+
+    1. ``labels_csv``: a CSV of ``<file name>,<label>`` rows (header optional),
+       such as the reference project's ``Cry_Audio_File,Label``; only the files
+       it lists are returned;
+    2. sub-folder names, when the audio lies in sub-folders (one per class, as
+       ``sklearn.datasets.load_files`` expects);
+    3. file names: the leading word, so ``awake_01.wav`` is ``"awake"`` and
+       ``hungry-f-04-07.wav`` is ``"hungry"``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder; searched recursively.
+    labels_csv : str, path-like or None, default=None
+    extensions : tuple of str, default=(".wav", ".flac", ".ogg")
+        File endings to collect (case-insensitive).
+
+    Returns
+    -------
+    data : Bunch
+        ``paths`` (list of str, sorted), ``target`` (ndarray of int, indices
+        into ``target_names``), ``target_names`` (ndarray of str, sorted),
+        ``groups`` (ndarray, or None when the names carry no group) and
+        ``labels`` (the label of each file as written).
+
+    Raises
+    ------
+    DatasetError
+        If the folder holds no audio, a listed file is missing, or no label
+        can be found for a file.
+
+    Examples
+    --------
+    >>> from sk_cry.datasets import load_folder, make_cries, write_folder
+    >>> import tempfile
+    >>> X, y = make_cries(4, duration=0.5, random_state=0)
+    >>> folder = write_folder(X, y, tempfile.mkdtemp(), sr=16000)
+    >>> data = load_folder(folder)
+    >>> len(data.paths), list(data.target_names)
+    (4, ['0', '1'])
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a folder")
+    extensions = tuple(e.lower() for e in extensions)
+    files = sorted(p for p in root.rglob("*") if p.is_file()
+                   and p.suffix.lower() in extensions)
+    if labels_csv is not None:
+        table = _read_labels_csv(labels_csv)
+        by_name = {p.relative_to(root).as_posix(): p for p in files}
+        by_name.update({p.name: p for p in files if p.name not in by_name})
+        missing = [name for name in table if name not in by_name]
+        if missing:
+            raise DatasetError(
+                f"{labels_csv}: {len(missing)} listed file(s) not found under {root}, "
+                f"e.g. {missing[0]!r}; check the folder or the CSV"
+            )
+        files = [by_name[name] for name in table]
+        labels = list(table.values())
+    elif not files:
+        raise DatasetError(
+            f"{root}: no audio files ({', '.join(extensions)}) found; point to the "
+            "folder that holds the recordings"
+        )
+    elif any(p.parent != root for p in files):
+        labels = [p.relative_to(root).parts[0] for p in files]
+        if any(p.parent == root for p in files):
+            loose = next(p for p in files if p.parent == root)
+            raise DatasetError(
+                f"{loose}: lies beside the class sub-folders of {root}; move it into "
+                "the folder of its class"
+            )
+    else:
+        labels = [_label_from_name(p) for p in files]
+    target_names, target = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
+    return Bunch(
+        paths=[str(p) for p in files],
+        target=target,
+        target_names=target_names,
+        groups=None,
+        labels=np.asarray(labels, dtype=str),
+    )
+
+
+def write_folder(X, y, path, *, sr, target_names=None):
+    """Write waveforms as 16-bit WAV files in one sub-folder per class.
+
+    The inverse of :func:`load_folder`: ``<path>/<class>/<class>_<i>.wav``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_clips, n_samples)
+        Waveforms in [-1, 1].
+    y : array-like of shape (n_clips,)
+        Class of each clip.
+    path : str or path-like
+        Folder to create (or fill).
+    sr : int
+        Sampling rate of ``X``.
+    target_names : sequence of str or None, default=None
+        Folder name of each class index; defaults to ``str(label)``.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    root = Path(path)
+    for i, (clip, label) in enumerate(zip(np.asarray(X), np.asarray(y))):
+        name = str(target_names[label] if target_names is not None else label)
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        sf.write(folder / f"{name}_{i:04d}.wav", clip, sr, subtype="PCM_16")
+    return root

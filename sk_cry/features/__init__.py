@@ -1,0 +1,16 @@
+"""Features: waveforms -> MFCC and log-mel maps, and band-wise transforms of them."""
+
+from ._layout import as_band_maps, split_bands
+from ._maps import FeatureScaler, TimePooling
+from ._spectral import MelExtractor, MFCCExtractor, log_mel_spectrogram, mfcc
+
+__all__ = [
+    "FeatureScaler",
+    "MelExtractor",
+    "MFCCExtractor",
+    "TimePooling",
+    "as_band_maps",
+    "log_mel_spectrogram",
+    "mfcc",
+    "split_bands",
+]

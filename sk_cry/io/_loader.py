@@ -1,0 +1,280 @@
+"""Decode audio files (or accept waveforms) into fixed-length mono float32 rows."""
+
+import os
+from numbers import Integral, Real
+from pathlib import Path
+
+import librosa
+import numpy as np
+import scipy.sparse as sp
+import soundfile as sf
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
+
+from ..exceptions import AudioLoadError
+
+__all__ = ["AudioLoader", "load_audio"]
+
+_RESAMPLE = "soxr_hq"  # librosa's default resampler: fast and band-limited
+
+
+def _is_path(item):
+    return isinstance(item, (str, os.PathLike, np.str_))
+
+
+def _fit_length(y, n_samples):
+    """Trim the end off, or pad the end with zeros, to exactly ``n_samples``."""
+    if y.shape[-1] >= n_samples:
+        return y[..., :n_samples]
+    return np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, n_samples - y.shape[-1])])
+
+
+def _band_limit(y, sr, max_bandwidth):
+    """Remove every frequency above ``max_bandwidth`` Hz, keeping the rate ``sr``."""
+    low_sr = int(round(2 * max_bandwidth))
+    if low_sr >= sr:
+        return y
+    low = librosa.resample(y, orig_sr=sr, target_sr=low_sr, res_type=_RESAMPLE)
+    return librosa.resample(low, orig_sr=low_sr, target_sr=sr, res_type=_RESAMPLE)
+
+
+def _finish(y, source, *, orig_sr, sr, duration, max_bandwidth):
+    """Common tail of file and waveform loading: check, resample, band-limit, fix length."""
+    if y.size == 0:
+        raise AudioLoadError(source, "holds no samples (empty audio); remove it from X")
+    if not np.all(np.isfinite(y)):
+        raise AudioLoadError(
+            source, "contains NaN or infinite samples; re-export or drop this clip"
+        )
+    if orig_sr != sr:
+        y = librosa.resample(y, orig_sr=orig_sr, target_sr=sr, res_type=_RESAMPLE)
+    if max_bandwidth is not None:
+        y = _band_limit(y, sr, max_bandwidth)
+    n_samples = int(round(sr * duration))
+    return _fit_length(y.astype(np.float32, copy=False), n_samples)
+
+
+def load_audio(path, *, sr=16000, duration=6.0, max_bandwidth=None):
+    """Decode one audio file into a mono waveform of fixed length.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file that libsndfile can read (WAV, FLAC, OGG/Vorbis, ...).
+    sr : int, default=16000
+        Output sampling rate in Hz; the file is resampled if it differs.
+    duration : float, default=6.0
+        Output length in seconds: longer audio is cut at the end, shorter audio is
+        padded at the end with silence.
+    max_bandwidth : float or None, default=None
+        If set, remove all content above this frequency in Hz (resampling down to
+        ``2 * max_bandwidth`` and back up to ``sr``). ``4000`` makes every clip
+        sound like 8 kHz audio, whatever it was recorded at.
+
+    Returns
+    -------
+    y : ndarray of shape (round(sr * duration),), dtype float32
+        The waveform, channels averaged to mono.
+
+    Raises
+    ------
+    AudioLoadError
+        If the file is missing, cannot be decoded as audio, is empty or holds
+        non-finite samples. The message names the file.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile as sf, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+    >>> sf.write(path, np.zeros(8000), 8000)
+    >>> load_audio(path, sr=16000, duration=2.0).shape
+    (32000,)
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioLoadError(path, "no such file; check the path (relative paths are "
+                             f"resolved from {os.getcwd()})")
+    try:
+        data, orig_sr = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioLoadError(
+            path,
+            f"is not readable audio ({exc}); convert it to WAV, FLAC or OGG "
+            "(e.g. `ffmpeg -i in.mp3 out.wav`)",
+        ) from exc
+    return _finish(
+        data.mean(axis=1), path, orig_sr=orig_sr, sr=sr, duration=duration,
+        max_bandwidth=max_bandwidth,
+    )
+
+
+class AudioLoader(TransformerMixin, BaseEstimator):
+    """Turn audio file paths (or raw waveforms) into fixed-length waveforms.
+
+    The first step of every sk_cry pipeline, so that ``X`` can be a plain list of
+    file paths. Stateless: ``fit`` only checks the parameters.
+
+    Parameters
+    ----------
+    sr : int, default=16000
+        Output sampling rate in Hz. Files at other rates are resampled.
+        Waveforms passed directly are taken to be at this rate already.
+    duration : float, default=6.0
+        Output length in seconds (the reference clips are 6 s). Longer clips are
+        cut at the end, shorter ones padded at the end with silence.
+    max_bandwidth : float or None, default=None
+        If set, remove all content above this many Hz, so that clips recorded at
+        different rates share one band (``4000`` matches 8 kHz audio). A guard
+        against models that learn the recording device instead of the cry.
+    n_jobs : int or None, default=None
+        Number of files decoded in parallel (joblib semantics: ``-1`` all cores).
+
+    See Also
+    --------
+    load_audio : The function that decodes one file.
+    sk_cry.features.MelExtractor : The usual next step.
+
+    Examples
+    --------
+    >>> import numpy as np
+import scipy.sparse as sp
+    >>> from sk_cry import AudioLoader
+    >>> AudioLoader(sr=100, duration=1.0).fit_transform([np.ones(30)]).shape
+    (1, 100)
+    """
+
+    _parameter_constraints = {
+        "sr": [Interval(Integral, 1, None, closed="left")],
+        "duration": [Interval(Real, 0, None, closed="neither")],
+        "max_bandwidth": [Interval(Real, 0, None, closed="neither"), None],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(self, sr=16000, duration=6.0, *, max_bandwidth=None, n_jobs=None):
+        self.sr = sr
+        self.duration = duration
+        self.max_bandwidth = max_bandwidth
+        self.n_jobs = n_jobs
+
+    def fit(self, X=None, y=None):
+        """Check the parameters and the shape of ``X``; nothing is learned.
+
+        Parameters
+        ----------
+        X : sequence of paths or waveforms, or None
+            Only its structure is checked (files are read by ``transform``).
+        y : ignored
+
+        Returns
+        -------
+        self : AudioLoader
+        """
+        self._validate_params()
+        if X is not None:
+            self._as_items(X)
+        return self
+
+    def transform(self, X):
+        """Load every clip of ``X``.
+
+        Parameters
+        ----------
+        X : sequence of str or path-like, or of 1-D arrays, or 2-D array
+            File paths, or waveforms (one per row) already at ``sr``.
+
+        Returns
+        -------
+        waveforms : ndarray of shape (n_clips, round(sr * duration)), dtype float32
+        """
+        self._validate_params()
+        items = self._as_items(X)
+        kwargs = dict(sr=self.sr, duration=self.duration,
+                      max_bandwidth=self.max_bandwidth)
+        if all(_is_path(item) for item in items):
+            rows = Parallel(n_jobs=self.n_jobs)(
+                delayed(load_audio)(item, **kwargs) for item in items
+            )
+        else:
+            rows = [self._load_one(i, item, kwargs) for i, item in enumerate(items)]
+        return np.stack(rows)
+
+    @property
+    def n_samples(self):
+        """Samples per output row: ``round(sr * duration)``."""
+        return int(round(self.sr * self.duration))
+
+    @staticmethod
+    def _as_items(X):
+        """Check the structure of ``X`` (not the files) and list its clips."""
+        if _is_path(X):
+            raise AudioLoadError(
+                X, "X must be a list of paths, not a single path; wrap it: [path]"
+            )
+        if sp.issparse(X):
+            raise AudioLoadError("X", "sparse input is not audio; pass a dense array")
+        if hasattr(X, "__array__") and not isinstance(X, (list, tuple)):
+            X = np.asarray(X)
+        if isinstance(X, np.ndarray) and X.dtype.kind not in "OUS":
+            if X.dtype.kind == "c":
+                raise AudioLoadError(
+                    "X", "Complex data not supported: audio samples are real numbers"
+                )
+            if X.ndim != 2:
+                raise AudioLoadError(
+                    "X", f"a numeric X must be 2-D (one waveform per row), got shape "
+                    f"{X.shape}; Reshape your data with X.reshape(1, -1) for a single clip",
+                )
+            if X.shape[1] == 0:
+                raise AudioLoadError(
+                    "X", f"0 feature(s) (shape={X.shape}) while a minimum of 1 is "
+                    "required: the waveforms hold no samples",
+                )
+            bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
+            if bad.size:
+                raise AudioLoadError(
+                    f"X[{bad[0]}]", "contains NaN or infinite samples; drop or repair it"
+                )
+        try:
+            items = list(X)
+        except TypeError as exc:
+            raise AudioLoadError(
+                "X", f"expected a sequence of file paths or waveforms, got "
+                f"{type(X).__name__}",
+            ) from exc
+        if not items:
+            raise AudioLoadError("X", "holds no clips (0 samples); pass at least one")
+        return items
+
+    @staticmethod
+    def _load_one(i, item, kwargs):
+        if _is_path(item):
+            return load_audio(item, **kwargs)
+        try:
+            y = np.asarray(item, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise AudioLoadError(
+                f"X[{i}]", f"is neither a file path nor a numeric waveform "
+                f"({type(item).__name__})",
+            ) from exc
+        if y.ndim != 1:
+            raise AudioLoadError(
+                f"X[{i}]", f"a waveform must be 1-D, got shape {y.shape}; "
+                "mix channels to mono first",
+            )
+        return _finish(y, f"X[{i}]", orig_sr=kwargs["sr"], **kwargs)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: ``sample0``, ``sample1``, ..."""
+        return np.asarray([f"sample{i}" for i in range(self.n_samples)], dtype=object)
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = True
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

@@ -1,0 +1,297 @@
+"""The dual-input residual CNN and its scikeras wrapper."""
+
+import os
+
+# TensorFlow prints several lines of C++ start-up chatter per process; keep a
+# user's own setting if they chose one.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from contextlib import contextmanager  # noqa: E402
+
+import keras  # noqa: E402
+from scikeras.wrappers import KerasClassifier  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+from sklearn.preprocessing import FunctionTransformer  # noqa: E402
+from sklearn.utils import ClassifierTags  # noqa: E402
+from tensorflow.python.framework import config as tf_config  # noqa: E402
+
+from ..exceptions import ParameterError  # noqa: E402
+from ..features import split_bands  # noqa: E402
+
+__all__ = ["CryCNNClassifier", "REFERENCE_TOPOLOGY", "build_residual_cnn"]
+
+#: Parameters reproducing the reference notebook's network: a 4x4 valid stem, no
+#: pooling, and a flatten of the full-resolution maps into the dense layer
+#: (125 x 185 x 32 values for the mel branch): about 51 M weights.
+REFERENCE_TOPOLOGY = dict(
+    filters=32, n_blocks=2, kernel_size=3, stem_kernel=4, stem_stride=1, pooling="flatten",
+    dense_units=64, dropout=0.5,
+)
+
+_POOLINGS = ("avg", "flatten")
+
+
+def _residual_block(x, filters, kernel_size, name):
+    """Conv-BN-ReLU-Conv-BN plus identity skip, then ReLU (He et al., 2016)."""
+    layers = keras.layers
+    y = layers.Conv2D(filters, kernel_size, padding="same", use_bias=False,
+                      name=f"{name}_conv1")(x)
+    y = layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = layers.ReLU(name=f"{name}_relu1")(y)
+    y = layers.Conv2D(filters, kernel_size, padding="same", use_bias=False,
+                      name=f"{name}_conv2")(y)
+    y = layers.BatchNormalization(name=f"{name}_bn2")(y)
+    y = layers.Add(name=f"{name}_add")([x, y])
+    return layers.ReLU(name=f"{name}_out")(y)
+
+
+def build_residual_cnn(
+    input_shapes, n_classes, *, filters=16, n_blocks=2, kernel_size=3, stem_kernel=3,
+    stem_stride=2, pooling="avg", dense_units=64, dropout=0.3,
+):
+    """Build (uncompiled) the multi-input residual CNN.
+
+    One branch per input map: Conv(stem_kernel, stem_stride, valid) -> BatchNorm ->
+    LeakyReLU, then ``n_blocks`` residual blocks; with ``pooling="avg"`` the stem
+    and each block are followed by 2x2 max pooling and the branch ends in global
+    average pooling,
+    with ``pooling="flatten"`` the full map is flattened (the reference). The
+    branches are concatenated, then Dense(ReLU) -> Dropout -> Dense(softmax).
+
+    Parameters
+    ----------
+    input_shapes : sequence of (int, int)
+        ``(n_bands, n_frames)`` of each input map.
+    n_classes : int
+    filters, n_blocks, kernel_size, stem_kernel, stem_stride, pooling, dense_units, dropout :
+        See :class:`CryCNNClassifier`.
+
+    Returns
+    -------
+    model : keras.Model
+    """
+    layers = keras.layers
+    inputs, heads = [], []
+    for i, (n_bands, n_frames) in enumerate(input_shapes):
+        if stem_kernel > min(n_bands, n_frames):
+            raise ParameterError(
+                f"stem_kernel={stem_kernel} is larger than input {i}'s map "
+                f"({n_bands} x {n_frames}); use a smaller stem_kernel"
+            )
+        inp = keras.Input((n_bands, n_frames), name=f"input_{i}")
+        x = layers.Reshape((n_bands, n_frames, 1), name=f"b{i}_channel")(inp)
+        x = layers.Conv2D(filters, stem_kernel, strides=stem_stride, padding="valid",
+                          name=f"b{i}_stem")(x)
+        x = layers.BatchNormalization(name=f"b{i}_stem_bn")(x)
+        x = layers.LeakyReLU(name=f"b{i}_stem_act")(x)
+        if pooling == "avg":
+            x = layers.MaxPooling2D(2, padding="same", name=f"b{i}_stem_pool")(x)
+        for j in range(n_blocks):
+            x = _residual_block(x, filters, kernel_size, name=f"b{i}_res{j}")
+            if pooling == "avg":
+                x = layers.MaxPooling2D(2, padding="same", name=f"b{i}_pool{j}")(x)
+        if pooling == "avg":
+            x = layers.GlobalAveragePooling2D(name=f"b{i}_gap")(x)
+        else:
+            x = layers.Flatten(name=f"b{i}_flatten")(x)
+        inputs.append(inp)
+        heads.append(x)
+    x = layers.Concatenate(name="merge")(heads) if len(heads) > 1 else heads[0]
+    x = layers.Dense(dense_units, activation="relu", name="dense")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="output")(x)
+    return keras.Model(inputs, outputs, name="cry_cnn")
+
+
+@contextmanager
+def _op_determinism_restored():
+    """Leave TensorFlow's global op-determinism switch as it was found.
+
+    scikeras 0.13 turns determinism on for a seeded fit and means to turn it off
+    afterwards, but it asks ``is_op_determinism_enabled`` after setting
+    ``TF_DETERMINISTIC_OPS=1``, which TF 2.21 reads as "already on": the switch
+    stays on, and every later unseeded fit in the process fails with "Random ops
+    require a seed" (seen here with TF 2.21, Keras 3.15).
+    """
+    was_enabled = tf_config.is_op_determinism_enabled()
+    try:
+        yield
+    finally:
+        if not was_enabled:
+            tf_config.disable_op_determinism()
+
+
+class CryCNNClassifier(KerasClassifier):
+    """Dual-input residual CNN on MFCC and log-mel maps, as an sklearn classifier.
+
+    A thin :class:`scikeras.wrappers.KerasClassifier` subclass: the architecture
+    knobs are constructor parameters (so ``GridSearchCV`` can tune them), the
+    network is built by :func:`build_residual_cnn`, and a picklable
+    ``feature_encoder`` splits each flat input row into one map per branch.
+
+    Parameters
+    ----------
+    input_bands : tuple of int, default=(13, 128)
+        Band count of each concatenated input map, one branch each: 13 MFCCs and
+        128 mel bands in the reference. Each row of ``X`` must hold
+        ``sum(input_bands) * n_frames`` values, band-major.
+    filters : int, default=16
+        Convolution channels in every layer of a branch.
+    n_blocks : int, default=2
+        Residual blocks per branch.
+    kernel_size : int, default=3
+        Kernel of the residual convolutions.
+    stem_kernel : int, default=3
+        Kernel of the first (valid-padded) convolution of each branch.
+    stem_stride : int, default=2
+        Stride of that convolution. With the 2x2 pooling after it, the default
+        shrinks a 128 x 188 mel map 4-fold per axis before the residual blocks:
+        most of the compact network's speed (the reference used 1).
+    pooling : {"avg", "flatten"}, default="avg"
+        ``"avg"``: 2x2 max pooling after the stem and every block, and global
+        average pooling at the end (compact, the default). ``"flatten"``: no pooling, flatten
+        into the dense layer, as the reference (see ``REFERENCE_TOPOLOGY``).
+    dense_units : int, default=64
+    dropout : float, default=0.3
+    learning_rate : float, default=1e-3
+        Learning rate of the optimizer (``optimizer="adam"`` unless given in
+        ``kwargs`` as another Keras optimizer name).
+    epochs : int, default=30
+    batch_size : int, default=32
+    class_weight : dict, "balanced" or None, default="balanced"
+        Passed to scikeras, which turns it into sample weights.
+    random_state : int or None, default=None
+        Seeds Python, NumPy and TensorFlow and turns on deterministic ops, so
+        that two fits with the same seed give the same network.
+    verbose : int, default=0
+        Keras's progress output: 0 silent, 1 progress bar, 2 one line per epoch.
+    **kwargs
+        Any other scikeras parameter (``callbacks``, ``validation_split``, ...).
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The fitted network.
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    history_ : dict
+        Per-epoch training metrics.
+
+    See Also
+    --------
+    sk_cry.make_cnn_pipeline : The whole pipeline, from file paths to labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_cry import CryCNNClassifier
+    >>> X = np.random.default_rng(0).normal(size=(20, 2 * 8)).astype("float32")
+    >>> y = np.arange(20) % 2
+    >>> clf = CryCNNClassifier(input_bands=(1, 1), stem_kernel=1, epochs=1,
+    ...                        random_state=0).fit(X, y)
+    >>> clf.predict_proba(X).shape
+    (20, 2)
+    """
+
+    def __init__(
+        self, input_bands=(13, 128), *, filters=16, n_blocks=2, kernel_size=3,
+        stem_kernel=3, stem_stride=2, pooling="avg", dense_units=64, dropout=0.3, learning_rate=1e-3,
+        epochs=30, batch_size=32, class_weight="balanced", random_state=None,
+        verbose=0, **kwargs,
+    ):
+        kwargs = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy", **kwargs}
+        super().__init__(
+            epochs=epochs,
+            batch_size=batch_size, class_weight=class_weight,
+            random_state=random_state, verbose=verbose, **kwargs,
+        )
+        self.input_bands = input_bands
+        self.filters = filters
+        self.n_blocks = n_blocks
+        self.kernel_size = kernel_size
+        self.stem_kernel = stem_kernel
+        self.stem_stride = stem_stride
+        self.pooling = pooling
+        self.dense_units = dense_units
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+
+    @property
+    def feature_encoder(self):
+        """Split each flat row into one ``(bands, frames)`` map per branch."""
+        return FunctionTransformer(
+            split_bands, kw_args={"input_bands": tuple(self.input_bands)}
+        )
+
+    def _input_shapes(self):
+        bands = tuple(int(b) for b in self.input_bands)
+        if not bands or min(bands) < 1:
+            raise ParameterError(f"input_bands must be positive ints, got {self.input_bands!r}")
+        n_frames, rest = divmod(self.n_features_in_, sum(bands))
+        if rest or n_frames == 0:
+            raise ParameterError(
+                f"each row has {self.n_features_in_} values, which is not a whole "
+                f"number of frames of {sum(bands)} bands (input_bands={bands}); make "
+                "input_bands match the extractors (n_mfcc, n_mels)"
+            )
+        return [(b, n_frames) for b in bands]
+
+    def _keras_build_fn(self):
+        if self.pooling not in _POOLINGS:
+            raise ParameterError(f"pooling must be one of {_POOLINGS}, got {self.pooling!r}")
+        model = build_residual_cnn(
+            self._input_shapes(), self.n_classes_, filters=self.filters,
+            n_blocks=self.n_blocks, kernel_size=self.kernel_size,
+            stem_kernel=self.stem_kernel, stem_stride=self.stem_stride,
+            pooling=self.pooling,
+            dense_units=self.dense_units, dropout=self.dropout,
+        )
+        if not isinstance(self.optimizer, str):
+            raise ParameterError(
+                f"optimizer must be a Keras optimizer name such as 'adam' (its "
+                f"learning rate is the learning_rate parameter), got {self.optimizer!r}"
+            )
+        optimizer = keras.optimizers.get(
+            {"class_name": self.optimizer, "config": {"learning_rate": self.learning_rate}}
+        )
+        model.compile(optimizer=optimizer, loss=self.loss)
+        return model
+
+    def fit(self, X, y, sample_weight=None, **kwargs):
+        """Fit the network; see :meth:`scikeras.wrappers.KerasClassifier.fit`.
+
+        Returns
+        -------
+        self : CryCNNClassifier
+        """
+        with _op_determinism_restored():
+            return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One more epoch; see :meth:`scikeras.wrappers.KerasClassifier.partial_fit`."""
+        with _op_determinism_restored():
+            return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+
+    def _validate_data(self, X=None, y=None, reset=False):
+        if X is not None and sp.issparse(X):
+            raise TypeError(
+                "sparse input is not supported: the CNN needs dense feature maps; "
+                "pass X.toarray()"
+            )
+        return super()._validate_data(X, y, reset=reset)
+
+    def __sklearn_tags__(self):
+        # scikeras 0.13 defines only the old `_more_tags` and puts ClassifierMixin
+        # after BaseEstimator in its bases, so sklearn >= 1.6 sees no classifier:
+        # `is_classifier` is False and `cross_val_score(cv=3)` silently uses
+        # KFold instead of StratifiedKFold. Declare the tags here.
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags()
+        tags.target_tags.required = True
+        tags.input_tags.sparse = False
+        return tags
+
+    def count_params(self):
+        """Number of weights in the fitted network."""
+        return int(self.model_.count_params())

@@ -1,0 +1,85 @@
+import librosa
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+
+from sk_cry import FeatureScaler, MelExtractor, MFCCExtractor, ParameterError, TimePooling
+from sk_cry.datasets import make_cries
+from sk_cry.features import log_mel_spectrogram, mfcc
+
+
+@pytest.fixture(scope="module")
+def waves():
+    X, _ = make_cries(3, duration=6.0, random_state=1)
+    return X
+
+
+def test_mel_matches_librosa(waves):
+    ours = log_mel_spectrogram(waves)
+    for clip, got in zip(waves, ours):
+        want = librosa.power_to_db(
+            librosa.feature.melspectrogram(y=clip, sr=16000, n_fft=2048, hop_length=512,
+                                           n_mels=128),
+            ref=np.max,
+        )
+        np.testing.assert_allclose(got, want, atol=1e-3)
+
+
+def test_mfcc_matches_librosa(waves):
+    ours = mfcc(waves)
+    for clip, got in zip(waves, ours):
+        want = librosa.feature.mfcc(y=clip, sr=16000, n_mfcc=13)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-2)
+
+
+def test_reference_shapes(waves):
+    mel = MelExtractor().fit(waves)
+    mf = MFCCExtractor().fit(waves)
+    assert mel.feature_shape_ == (128, 188) and mf.feature_shape_ == (13, 188)
+    out = mf.transform(waves)
+    assert out.shape == (3, 13 * 188) and out.dtype == np.float32
+    # rows are band-major: the first 188 columns are coefficient 0 over time
+    np.testing.assert_allclose(out[0, :188], mfcc(waves[0])[0], rtol=1e-5, atol=1e-3)
+    assert mf.get_feature_names_out()[188] == "mfcc1_t0"
+
+
+def test_extractor_checks_width(waves):
+    ext = MelExtractor().fit(waves)
+    with pytest.raises(ValueError, match="features"):
+        ext.transform(waves[:, :1000])
+
+
+def test_feature_scaler_pools_each_band_over_time():
+    rng = np.random.default_rng(0)
+    # 3 bands x 4 frames, each band with its own offset and spread
+    maps = rng.normal(size=(50, 3, 4)) * [[1], [10], [100]] + [[0], [5], [-50]]
+    X = maps.reshape(50, -1)
+    scaler = FeatureScaler(n_bands=3).fit(X)
+    np.testing.assert_allclose(scaler.mean_, maps.mean(axis=(0, 2)))
+    np.testing.assert_allclose(scaler.scale_, maps.std(axis=(0, 2)))
+    Z = scaler.transform(X).reshape(50, 3, 4)
+    np.testing.assert_allclose(Z.mean(axis=(0, 2)), 0, atol=1e-12)
+    np.testing.assert_allclose(Z.std(axis=(0, 2)), 1)
+    # statistics come from the training data only
+    shifted = scaler.transform(X + 1000.0)
+    assert shifted.mean() > 10
+
+
+def test_feature_scaler_rejects_wrong_band_count():
+    with pytest.raises(ParameterError, match="not a multiple of 3"):
+        FeatureScaler(n_bands=3).fit(np.zeros((2, 10)))
+
+
+def test_time_pooling_names_follow_the_mfcc_names(waves):
+    pipe = make_pipeline(MFCCExtractor(), TimePooling(n_bands=13)).fit(waves)
+    names = pipe.get_feature_names_out()
+    assert list(names[:2]) == ["mfcc0_mean", "mfcc1_mean"] and names[13] == "mfcc0_std"
+    out = pipe.transform(waves)
+    maps = mfcc(waves)
+    np.testing.assert_allclose(out[:, :13], maps.mean(axis=2), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(out[:, 13:], maps.std(axis=2), rtol=1e-3, atol=1e-3)
+
+
+def test_time_pooling_rejects_unknown_stat():
+    with pytest.raises(ParameterError, match="stats must be"):
+        TimePooling(n_bands=1, stats=("median",)).fit(np.zeros((2, 4)))

@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from sk_cry import AudioLoadError, AudioLoader, SkCryError
+from sk_cry.io import load_audio
+
+
+def _tone(freq, sr, seconds):
+    t = np.arange(int(sr * seconds)) / sr
+    return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def test_load_resamples_mixes_and_fixes_length(tmp_path):
+    stereo = np.stack([_tone(440, 8000, 1.0), _tone(440, 8000, 1.0)], axis=1)
+    path = tmp_path / "stereo8k.wav"
+    sf.write(path, stereo, 8000)
+    y = load_audio(path, sr=16000, duration=2.0)
+    assert y.shape == (32000,) and y.dtype == np.float32
+    # One second of 440 Hz, then exact silence padding.
+    assert np.all(y[16100:] == 0)
+    spectrum = np.abs(np.fft.rfft(y[:16000]))
+    assert abs(np.argmax(spectrum) * 16000 / 16000 - 440) <= 1
+    assert load_audio(path, sr=8000, duration=0.5).shape == (4000,)  # trimmed
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "ogg"])
+def test_formats_decode_alike(tmp_path, ext):
+    x = _tone(300, 16000, 0.5)
+    sf.write(tmp_path / f"a.{ext}", x, 16000)
+    y = load_audio(tmp_path / f"a.{ext}", duration=0.5)
+    assert np.corrcoef(x, y)[0, 1] > 0.99
+
+
+def test_max_bandwidth_removes_high_band():
+    x = _tone(300, 16000, 1.0) + _tone(6000, 16000, 1.0)
+    y = AudioLoader(duration=1.0, max_bandwidth=4000).fit_transform([x])[0]
+    spectrum = np.abs(np.fft.rfft(y))
+    freqs = np.fft.rfftfreq(y.size, 1 / 16000)
+    assert spectrum[freqs > 4100].max() < 1e-3 * spectrum.max()
+    assert spectrum[np.argmin(abs(freqs - 300))] > 0.5 * spectrum.max()
+
+
+def test_paths_and_waveforms_give_same_rows(tmp_path):
+    x = _tone(500, 16000, 0.7)
+    sf.write(tmp_path / "a.wav", x, 16000, subtype="FLOAT")
+    loader = AudioLoader(duration=1.0)
+    from_path = loader.fit_transform([tmp_path / "a.wav", str(tmp_path / "a.wav")])
+    from_wave = loader.fit_transform([x])
+    np.testing.assert_array_equal(from_path[0], from_wave[0])
+    np.testing.assert_array_equal(from_path[0], from_path[1])
+
+
+def test_parallel_decoding_matches_serial(cry_folder):
+    serial = AudioLoader(duration=1.0).fit_transform(cry_folder.paths)
+    parallel = AudioLoader(duration=1.0, n_jobs=2).fit_transform(cry_folder.paths)
+    np.testing.assert_array_equal(serial, parallel)
+
+
+def test_errors_name_the_file(tmp_path):
+    loader = AudioLoader()
+    with pytest.raises(AudioLoadError, match="missing.wav: no such file"):
+        loader.transform([tmp_path / "missing.wav"])
+    (tmp_path / "notes.wav").write_text("not audio at all")
+    with pytest.raises(AudioLoadError, match="notes.wav: is not readable audio"):
+        loader.transform([tmp_path / "notes.wav"])
+    sf.write(tmp_path / "empty.wav", np.zeros(0), 16000)
+    with pytest.raises(AudioLoadError, match="empty.wav: holds no samples"):
+        loader.transform([tmp_path / "empty.wav"])
+    sf.write(tmp_path / "nan.wav", np.array([0.1, np.nan, 0.2]), 16000, subtype="FLOAT")
+    with pytest.raises(AudioLoadError, match="nan.wav: contains NaN"):
+        loader.transform([tmp_path / "nan.wav"])
+
+
+def test_errors_for_bad_x():
+    loader = AudioLoader()
+    with pytest.raises(AudioLoadError, match="not a single path"):
+        loader.transform("clip.wav")
+    with pytest.raises(AudioLoadError, match=r"X\[1\]: contains NaN"):
+        loader.transform(np.array([[0.0, 1.0], [np.inf, 0.0]]))
+    with pytest.raises(AudioLoadError, match=r"X\[0\]: a waveform must be 1-D"):
+        loader.transform([np.zeros((2, 10))])
+    with pytest.raises(AudioLoadError, match="holds no clips"):
+        loader.fit([])
+    # one hierarchy, and still a ValueError for generic handlers
+    assert issubclass(AudioLoadError, SkCryError) and issubclass(AudioLoadError, ValueError)
+
+
+def test_error_survives_pickling_from_workers(tmp_path):
+    with pytest.raises(AudioLoadError, match="gone.wav"):
+        AudioLoader(n_jobs=2).transform([tmp_path / "gone.wav", tmp_path / "gone2.wav"])
