@@ -40,6 +40,9 @@ def test_joblib_round_trip_in_a_new_process(cry_folder, tmp_path):
     pipe = make_cnn_pipeline(**{**FAST, "epochs": 2}).fit(cry_folder.paths,
                                                          cry_folder.target)
     expected = pipe.predict_proba(cry_folder.paths[:5])
+    # one clip gives a (1, n_classes) row, not a squeezed vector
+    np.testing.assert_allclose(pipe.predict_proba(cry_folder.paths[:1]), expected[:1],
+                               rtol=1e-5)
     joblib.dump(pipe, tmp_path / "pipe.joblib")
     np.save(tmp_path / "expected.npy", expected)
     code = (

@@ -10,6 +10,7 @@ from contextlib import contextmanager  # noqa: E402
 
 import keras  # noqa: E402
 from scikeras.wrappers import KerasClassifier  # noqa: E402
+import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 from sklearn.preprocessing import FunctionTransformer  # noqa: E402
 from sklearn.utils import ClassifierTags  # noqa: E402
@@ -271,6 +272,21 @@ class CryCNNClassifier(KerasClassifier):
         """One more epoch; see :meth:`scikeras.wrappers.KerasClassifier.partial_fit`."""
         with _op_determinism_restored():
             return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+
+    def predict_proba(self, X, **kwargs):
+        """Class probabilities, of shape ``(n_samples, n_classes)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        # scikeras 0.13 squeezes the result for a single sample to (n_classes,)
+        proba = super().predict_proba(X, **kwargs)
+        return np.asarray(proba).reshape(-1, len(self.classes_))
 
     def _validate_data(self, X=None, y=None, reset=False):
         if X is not None and sp.issparse(X):

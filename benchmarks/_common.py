@@ -1,0 +1,31 @@
+"""Helpers shared by the benchmark scripts: where the data is, what machine ran."""
+
+import os
+import platform
+import time
+from pathlib import Path
+
+SEED_CRY = Path(os.environ.get(
+    "SK_CRY_SEED_CRY", Path(__file__).resolve().parents[2] / "shared" / "data" / "seed-cry"
+))
+
+
+def machine():
+    """One line naming the date, CPU count and library versions of this run."""
+    import keras
+    import librosa
+    import sklearn
+    import tensorflow as tf
+
+    return (
+        f"{time.strftime('%Y-%m-%d')}, {platform.machine()} {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, TF {tf.__version__}, Keras "
+        f"{keras.__version__}, sklearn {sklearn.__version__}, librosa {librosa.__version__}"
+    )
+
+
+def mean_std(values):
+    import numpy as np
+
+    values = np.asarray(values, float)
+    return f"{100 * values.mean():.1f} ± {100 * values.std():.1f}"

@@ -1,0 +1,5 @@
+"""Command line: ``sk-cry demo``."""
+
+from ._main import main
+
+__all__ = ["main"]
