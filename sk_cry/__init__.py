@@ -1,6 +1,7 @@
 """sk_cry: scikit-learn compatible infant-cry audio classification."""
 
 from . import datasets
+from .evaluation import audit, evaluate
 from .exceptions import AudioLoadError, DatasetError, ParameterError, SkCryError
 from .features import FeatureScaler, MelExtractor, MFCCExtractor, TimePooling
 from .io import AudioLoader
@@ -25,7 +26,9 @@ __all__ = [
     "REFERENCE_TOPOLOGY",
     "SkCryError",
     "TimePooling",
+    "audit",
     "datasets",
+    "evaluate",
     "make_cnn_pipeline",
     "make_svm_pipeline",
 ]

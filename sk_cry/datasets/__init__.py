@@ -1,6 +1,22 @@
 """Data sets: folders of recordings, and synthetic cries for demos and tests."""
 
-from ._folder import AUDIO_EXTENSIONS, load_folder, write_folder
+from ._folder import (
+    AGE_BANDS,
+    AUDIO_EXTENSIONS,
+    DONATE_A_CRY_REASONS,
+    load_folder,
+    parse_name,
+    write_folder,
+)
 from ._synthetic import CRY_CLASSES, make_cries
 
-__all__ = ["AUDIO_EXTENSIONS", "CRY_CLASSES", "load_folder", "make_cries", "write_folder"]
+__all__ = [
+    "AGE_BANDS",
+    "AUDIO_EXTENSIONS",
+    "CRY_CLASSES",
+    "DONATE_A_CRY_REASONS",
+    "load_folder",
+    "make_cries",
+    "parse_name",
+    "write_folder",
+]

@@ -10,13 +10,74 @@ from sklearn.utils import Bunch
 
 from ..exceptions import DatasetError
 
-__all__ = ["load_folder", "write_folder", "AUDIO_EXTENSIONS"]
+__all__ = ["AGE_BANDS", "AUDIO_EXTENSIONS", "DONATE_A_CRY_REASONS", "load_folder",
+           "parse_name", "write_folder"]
 
 #: File types found by :func:`load_folder` (what libsndfile decodes).
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 
 # "awake_01", "hungry-f-04-07": the label is the leading run of letters.
 _NAME_LABEL = re.compile(r"^([A-Za-z]+)(?:[-_ ]|\d|$)")
+
+#: Age bands of the Donate-a-cry naming convention (also used by the reference).
+AGE_BANDS = {"04": "0-4 weeks", "48": "4-8 weeks", "26": "2-6 months",
+             "72": "7 months-2 years", "22": "over 2 years"}
+#: Reason codes of the Donate-a-cry naming convention.
+DONATE_A_CRY_REASONS = {
+    "hu": "hungry", "bu": "burping", "bp": "belly_pain", "dc": "discomfort",
+    "ti": "tired", "lo": "lonely", "ch": "cold_hot", "sc": "scared", "dk": "dont_know",
+}
+_AGES = "|".join(AGE_BANDS)
+# <app-instance uuid>-<unix time>-<app version>-<gender>-<age>-<reason>
+_DONATE_A_CRY = re.compile(
+    r"^(?P<group>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-"
+    r"[0-9A-Fa-f]{12})-(?P<time>\d+)-(?P<version>[0-9.]+)-(?P<gender>[mf])-"
+    rf"(?P<age>{_AGES})-(?P<reason>{'|'.join(DONATE_A_CRY_REASONS)})$"
+)
+# the reference's "hungry-f-04-07": <label>-<gender>-<age>-<n>
+_LABEL_GENDER_AGE = re.compile(rf"^(?P<label>[A-Za-z]+)-(?P<gender>[mf])-(?P<age>{_AGES})-\d+$")
+
+
+def parse_name(name):
+    """What a file name says: label, group, gender and age, where it says them.
+
+    Understands the Donate-a-cry convention
+    ``<app uuid>-<unix time>-<app version>-<m|f>-<age>-<reason>`` (the group is
+    the app instance, one family's phone) and the reference's
+    ``<label>-<m|f>-<age>-<n>``; otherwise the label is the leading word.
+
+    Parameters
+    ----------
+    name : str
+        File name, with or without folder and extension.
+
+    Returns
+    -------
+    info : dict
+        Keys ``label``, ``group``, ``gender``, ``age`` (None where unknown).
+
+    Examples
+    --------
+    >>> parse_name("0c8f14a9-6999-485b-97a2-913c1cbf099c-1431849615293-1.7-m-26-hu.wav")
+    {'label': 'hungry', 'group': '0c8f14a9-6999-485b-97a2-913c1cbf099c', 'gender': 'm', 'age': '26'}
+    >>> parse_name("hungry-f-04-07.wav")["age"]
+    '04'
+    """
+    stem = Path(name).stem
+    info = dict(label=None, group=None, gender=None, age=None)
+    match = _DONATE_A_CRY.match(stem)
+    if match:
+        info.update(label=DONATE_A_CRY_REASONS[match["reason"]], group=match["group"].lower(),
+                    gender=match["gender"], age=match["age"])
+        return info
+    match = _LABEL_GENDER_AGE.match(stem)
+    if match:
+        info.update(label=match["label"].lower(), gender=match["gender"], age=match["age"])
+        return info
+    match = _NAME_LABEL.match(stem)
+    if match:
+        info["label"] = match.group(1).lower()
+    return info
 
 
 def _read_labels_csv(labels_csv):
@@ -39,13 +100,13 @@ def _read_labels_csv(labels_csv):
 
 
 def _label_from_name(path):
-    match = _NAME_LABEL.match(path.stem)
-    if match is None:
+    label = parse_name(path.name)["label"]
+    if label is None:
         raise DatasetError(
             f"{path}: cannot read a label from the file name; name files "
             "'<label>_<n>.wav', put them in one sub-folder per class, or pass labels_csv"
         )
-    return match.group(1).lower()
+    return label
 
 
 def load_folder(path, labels_csv=None, *, extensions=AUDIO_EXTENSIONS):
@@ -58,8 +119,9 @@ def load_folder(path, labels_csv=None, *, extensions=AUDIO_EXTENSIONS):
        it lists are returned;
     2. sub-folder names, when the audio lies in sub-folders (one per class, as
        ``sklearn.datasets.load_files`` expects);
-    3. file names: the leading word, so ``awake_01.wav`` is ``"awake"`` and
-       ``hungry-f-04-07.wav`` is ``"hungry"``.
+    3. file names: the Donate-a-cry reason code (``...-m-26-hu.wav`` is
+       ``"hungry"``), else the leading word, so ``awake_01.wav`` is ``"awake"``
+       and ``hungry-f-04-07.wav`` is ``"hungry"``.
 
     Parameters
     ----------
@@ -74,8 +136,10 @@ def load_folder(path, labels_csv=None, *, extensions=AUDIO_EXTENSIONS):
     data : Bunch
         ``paths`` (list of str, sorted), ``target`` (ndarray of int, indices
         into ``target_names``), ``target_names`` (ndarray of str, sorted),
-        ``groups`` (ndarray, or None when the names carry no group) and
-        ``labels`` (the label of each file as written).
+        ``groups`` (ndarray: the Donate-a-cry app instance, a family's phone;
+        None when no name carries a group), ``labels`` (the label of each file
+        as written) and ``metadata`` (dict of ndarrays ``gender``, ``age``,
+        ``age_band``; None where the name does not say). See :func:`parse_name`.
 
     Raises
     ------
@@ -127,12 +191,24 @@ def load_folder(path, labels_csv=None, *, extensions=AUDIO_EXTENSIONS):
     else:
         labels = [_label_from_name(p) for p in files]
     target_names, target = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
+    parsed = [parse_name(p.name) for p in files]
+    groups = None
+    if any(info["group"] for info in parsed):
+        # a file without a group in its name is its own group
+        groups = np.asarray([info["group"] or str(p) for info, p in zip(parsed, files)])
+    metadata = {
+        key: np.asarray([info[key] for info in parsed], dtype=object)
+        for key in ("gender", "age")
+    }
+    metadata["age_band"] = np.asarray([AGE_BANDS.get(a) for a in metadata["age"]],
+                                      dtype=object)
     return Bunch(
         paths=[str(p) for p in files],
         target=target,
         target_names=target_names,
-        groups=None,
+        groups=groups,
         labels=np.asarray(labels, dtype=str),
+        metadata=metadata,
     )
 
 

@@ -1,5 +1,6 @@
 """Evaluation: dataset audits and chance-aware cross-validation reports."""
 
 from ._audit import AuditReport, Finding, audit
+from ._evaluate import EvaluationResult, evaluate
 
-__all__ = ["AuditReport", "Finding", "audit"]
+__all__ = ["AuditReport", "EvaluationResult", "Finding", "audit", "evaluate"]
