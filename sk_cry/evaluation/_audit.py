@@ -62,7 +62,7 @@ class AuditReport:
     findings : list of Finding
     properties : dict of str -> ndarray
         Per-file measurements (``sample_rate``, ``channels``, ``subtype``,
-        ``format``, ``duration``, ``bandwidth``, ``hf_share``, ``rms_db``,
+        ``format``, ``duration``, ``bandwidth``, ``rms_db``,
         ``clipped``, ``silence``).
     chance : float
         Balanced accuracy of guessing, ``1 / n_classes``.
@@ -105,7 +105,10 @@ def _scan(path):
     peak = float(np.abs(x).max())
     rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
     frame_rms = librosa.feature.rms(y=x, frame_length=400, hop_length=200)[0]
-    # long-term average spectrum (Welch-like: mean of Hann-windowed periodograms)
+    # Long-term average spectrum (Welch-like: mean of Hann-windowed periodograms).
+    # The bandwidth is its -60 dB edge, a property of the recording chain; the
+    # share of energy above a fixed frequency is not used, since a higher-pitched
+    # cry has more of it for real (it false-alarmed on clean synthetic cries).
     psd = np.mean(np.abs(librosa.stft(x, n_fft=1024, hop_length=512)) ** 2, axis=1)
     freqs = librosa.fft_frequencies(sr=info.samplerate, n_fft=1024)
     psd_db = 10 * np.log10(psd + 1e-20)
@@ -118,7 +121,6 @@ def _scan(path):
         sample_rate=info.samplerate, channels=info.channels, subtype=info.subtype,
         format=info.format, duration=info.frames / info.samplerate,
         bandwidth=float(freqs[above[-1]]) if above.size else 0.0,
-        hf_share=float(psd[freqs >= 3800].sum() / max(psd.sum(), 1e-20)),
         rms_db=20 * np.log10(rms + 1e-10), peak=peak,
         clipped=float(np.mean(np.abs(x) >= 0.999)),
         silence=float(np.mean(frame_rms < 10 ** (-50 / 20))),
@@ -134,7 +136,6 @@ _PROPERTIES = {
     "subtype": ("sample_rate", "bit depth / codec", True),
     "format": ("sample_rate", "file format", True),
     "bandwidth": ("bandwidth", "effective bandwidth (-60 dB edge)", False),
-    "hf_share": ("bandwidth", "share of energy above 3.8 kHz", False),
     "duration": ("duration", "duration", False),
     "rms_db": ("level", "loudness (RMS dBFS)", False),
     "clipped": ("level", "share of clipped samples", False),
