@@ -16,3 +16,14 @@ def test_reference_split_smoke():
     table = [line for line in out.stdout.splitlines() if line.startswith("| ")]
     assert len(table) == 1 + 4  # header + (CNN, SVM) x (as recorded, band-matched)
     assert "band-matched 8 kHz | compact CNN" in out.stdout
+
+
+def test_honest_eval_smoke():
+    out = subprocess.run(
+        [sys.executable, "honest_eval.py", "--smoke"], cwd=BENCHMARKS,
+        capture_output=True, text=True, timeout=900,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "[critical] sample_rate" in out.stdout  # the planted 8-kHz class
+    table = [line for line in out.stdout.splitlines() if line.startswith("| (")]
+    assert len(table) == 9  # 3 setups x (dummy, SVM, CNN)

@@ -1,4 +1,4 @@
-"""Command line: ``sk-cry demo``."""
+"""Command line: ``sk-cry demo`` and ``sk-cry audit FOLDER``."""
 
 from ._main import main
 

@@ -1,4 +1,4 @@
-"""``sk-cry``: the command-line entry point."""
+"""``sk-cry``: the command-line entry point (``demo``, ``audit``)."""
 
 import argparse
 import sys
@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from ..datasets import load_folder, make_cries, write_folder
+from ..evaluation import audit
 from ..models import make_cnn_pipeline, make_svm_pipeline
 
 __all__ = ["main"]
@@ -64,6 +65,17 @@ def demo(args):
     return 0
 
 
+def audit_folder(args):
+    """Audit a folder of recordings and print the report."""
+    data = load_folder(args.folder, args.labels_csv)
+    print(f"auditing {len(data.paths)} files, classes {', '.join(data.target_names)}"
+          + (f", {len(set(data.groups))} groups" if data.groups is not None else ""),
+          flush=True)
+    report = audit(data.paths, data.target, data.groups, n_jobs=args.n_jobs)
+    print(report)
+    return 1 if any(f.severity == "critical" for f in report.findings) else 0
+
+
 def main(argv=None):
     """Run the ``sk-cry`` command line; returns the exit status."""
     parser = argparse.ArgumentParser(
@@ -81,6 +93,13 @@ def main(argv=None):
     p.add_argument("--n-jobs", type=int, default=None, help="parallel decoding")
     p.add_argument("--out", default="sk-cry-demo", help="output folder")
     p.set_defaults(func=demo)
+    p = sub.add_parser("audit", help="look for recording shortcuts and duplicates in a "
+                       "labelled folder (exit status 1 if anything critical is found)")
+    p.add_argument("folder")
+    p.add_argument("--labels-csv", default=None,
+                   help="CSV of <file>,<label> rows (default: sub-folders or names)")
+    p.add_argument("--n-jobs", type=int, default=-1, help="files scanned in parallel")
+    p.set_defaults(func=audit_folder)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -103,7 +103,6 @@ def _scan(path):
     n = max(info.frames, 1)
     x = x[:n]
     peak = float(np.abs(x).max())
-    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
     frame_rms = librosa.feature.rms(y=x, frame_length=400, hop_length=200)[0]
     # Long-term average spectrum (Welch-like: mean of Hann-windowed periodograms).
     # The bandwidth is its -60 dB edge, a property of the recording chain; the
@@ -121,9 +120,12 @@ def _scan(path):
         sample_rate=info.samplerate, channels=info.channels, subtype=info.subtype,
         format=info.format, duration=info.frames / info.samplerate,
         bandwidth=float(freqs[above[-1]]) if above.size else 0.0,
-        rms_db=20 * np.log10(rms + 1e-10), peak=peak,
+        # level of the loud frames (90th percentile), not the mean: a cry with
+        # shorter pauses has a higher mean RMS for real, not from the recording
+        rms_db=float(20 * np.log10(np.percentile(frame_rms, 90) + 1e-10)), peak=peak,
         clipped=float(np.mean(np.abs(x) >= 0.999)),
-        silence=float(np.mean(frame_rms < 10 ** (-50 / 20))),
+        # near-digital silence (padding, muted input), not the pauses of a cry
+        silence=float(np.mean(frame_rms < 10 ** (-60 / 20))),
         digest=hashlib.sha1(np.round(x * 32767).astype(np.int32).tobytes()).hexdigest(),
         fingerprint=librosa.power_to_db(mel, ref=np.max, top_db=60.0).astype(np.float32),
     )
@@ -137,9 +139,9 @@ _PROPERTIES = {
     "format": ("sample_rate", "file format", True),
     "bandwidth": ("bandwidth", "effective bandwidth (-60 dB edge)", False),
     "duration": ("duration", "duration", False),
-    "rms_db": ("level", "loudness (RMS dBFS)", False),
+    "rms_db": ("level", "loudness (90th-percentile frame RMS, dBFS)", False),
     "clipped": ("level", "share of clipped samples", False),
-    "silence": ("level", "share of silent frames", False),
+    "silence": ("level", "share of silent frames (< -60 dBFS)", False),
 }
 
 
