@@ -56,7 +56,8 @@ EXPECTED_FAILED = {
         "check_requires_y_none": _SCIKERAS + ": fit(X, None) fails inside its "
         "target encoder with a generic message",
         "check_methods_sample_order_invariance": "float32 Keras inference: batch "
-        "composition changes probabilities by ~1e-7, above the check's rtol",
+        "composition can change probabilities by ~1e-7, above the check's rtol "
+        "(passes on some runs)",
     },
 }
 
