@@ -84,3 +84,29 @@ def test_write_folder_round_trip(tmp_path):
     data = load_folder(write_folder(X, y, tmp_path, sr=16000))
     assert len(data.paths) == 4
     assert sorted(data.target.tolist()) == sorted(y.tolist())
+
+
+def test_donate_a_cry_names_give_groups_and_metadata(tmp_path):
+    from sk_cry.datasets import parse_name
+
+    family_a = "0c8f14a9-6999-485b-97a2-913c1cbf099c"
+    family_b = "1A2B3C4D-0000-4000-8000-00000000000F"
+    names = [f"{family_a}-1431849615293-1.7-m-26-hu.wav",
+             f"{family_a}-1431849699999-1.7-m-26-bp.wav",
+             f"{family_b}-1430000000000-2.0-f-04-ti.ogg",
+             "hungry-f-72-07.wav"]
+    for name in names:
+        sf.write(tmp_path / name, np.zeros(160), 16000)
+    data = load_folder(tmp_path)
+    by_name = {p.rsplit("/", 1)[1]: i for i, p in enumerate(data.paths)}
+    a0, a1 = by_name[names[0]], by_name[names[1]]
+    b, ref = by_name[names[2]], by_name[names[3]]
+    assert data.labels[a0] == "hungry" and data.labels[a1] == "belly_pain"
+    assert data.labels[b] == "tired" and data.labels[ref] == "hungry"
+    assert data.groups[a0] == data.groups[a1] == family_a
+    assert data.groups[b] == family_b.lower()
+    assert data.groups[ref] not in (family_a, family_b.lower())  # its own group
+    assert data.metadata["gender"][b] == "f" and data.metadata["age"][a0] == "26"
+    assert data.metadata["age_band"][ref] == "7 months-2 years"
+    assert parse_name("awake_01.wav") == dict(label="awake", group=None, gender=None,
+                                              age=None)
