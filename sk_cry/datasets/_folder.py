@@ -154,7 +154,7 @@ def load_folder(path, labels_csv=None, *, extensions=AUDIO_EXTENSIONS):
     >>> X, y = make_cries(4, duration=0.5, random_state=0)
     >>> folder = write_folder(X, y, tempfile.mkdtemp(), sr=16000)
     >>> data = load_folder(folder)
-    >>> len(data.paths), list(data.target_names)
+    >>> len(data.paths), data.target_names.tolist()
     (4, ['0', '1'])
     """
     root = Path(path)

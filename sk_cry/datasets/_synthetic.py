@@ -104,7 +104,7 @@ def make_cries(
     --------
     >>> from sk_cry.datasets import make_cries
     >>> X, y = make_cries(10, duration=1.0, random_state=0)
-    >>> X.shape, sorted(set(y))
+    >>> X.shape, sorted(set(y.tolist()))
     ((10, 16000), [0, 1])
     """
     rng = check_random_state(random_state)

@@ -138,7 +138,6 @@ class AudioLoader(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-import scipy.sparse as sp
     >>> from sk_cry import AudioLoader
     >>> AudioLoader(sr=100, duration=1.0).fit_transform([np.ones(30)]).shape
     (1, 100)
