@@ -27,3 +27,12 @@ def test_honest_eval_smoke():
     assert "[critical] sample_rate" in out.stdout  # the planted 8-kHz class
     table = [line for line in out.stdout.splitlines() if line.startswith("| (")]
     assert len(table) == 9  # 3 setups x (dummy, SVM, CNN)
+
+
+def test_features_smoke():
+    out = subprocess.run(
+        [sys.executable, "features.py", "--smoke"], cwd=BENCHMARKS,
+        capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "speed-up" in out.stdout and "same features: checked" in out.stdout
