@@ -10,6 +10,15 @@ SEED_CRY = Path(os.environ.get(
 ))
 
 
+def load_seed_cry(root=SEED_CRY):
+    """The reference split: ``(train, test)`` Bunches from ``sk_cry.load_folder``."""
+    from sk_cry.datasets import load_folder
+
+    root = Path(root)
+    return (load_folder(root / "train", root / "train_labels.csv"),
+            load_folder(root / "test", root / "test_labels.csv"))
+
+
 def machine():
     """One line naming the date, CPU count and library versions of this run."""
     import keras

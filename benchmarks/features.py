@@ -17,7 +17,7 @@ from pathlib import Path
 import librosa
 import numpy as np
 
-from _common import SEED_CRY, machine
+from _common import SEED_CRY, load_seed_cry, machine
 from sk_cry import make_cnn_pipeline
 from sk_cry.datasets import load_folder, make_cries, write_folder
 
@@ -48,8 +48,8 @@ def main(argv=None):
             paths = load_folder(write_folder(X, y, tmp, sr=16000)).paths
             args.repeats = 1
         else:
-            paths = (load_folder(args.data / "train", args.data / "train_labels.csv").paths
-                     + load_folder(args.data / "test", args.data / "test_labels.csv").paths)
+            train, test = load_seed_cry(args.data)
+            paths = train.paths + test.paths
         steps = make_cnn_pipeline(n_jobs=2)[:2]
         ref_t, ours_t = [], []
         for _ in range(args.repeats):  # alternate, so both see the same machine state

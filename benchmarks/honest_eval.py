@@ -21,14 +21,13 @@ import numpy as np
 from joblib import Memory
 from sklearn.dummy import DummyClassifier
 
-from _common import SEED_CRY, machine
+from _common import SEED_CRY, load_seed_cry, machine
 from sk_cry import audit, evaluate, make_cnn_pipeline, make_svm_pipeline
 from sk_cry.datasets import load_folder, make_cries, write_folder
 
 
 def _seed_cry(root):
-    train = load_folder(root / "train", root / "train_labels.csv")
-    test = load_folder(root / "test", root / "test_labels.csv")
+    train, test = load_seed_cry(root)
     paths = train.paths + test.paths
     return paths, np.r_[train.target, test.target], 6.0
 

@@ -20,7 +20,7 @@ import numpy as np
 from joblib import Memory
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
-from _common import SEED_CRY, machine, mean_std
+from _common import SEED_CRY, load_seed_cry, machine, mean_std
 from sk_cry import make_cnn_pipeline, make_svm_pipeline
 from sk_cry.datasets import load_folder, make_cries, write_folder
 
@@ -38,8 +38,7 @@ def _data(args, tmp):
         train = load_folder(write_folder(X[:16], y[:16], f"{tmp}/train", sr=16000))
         test = load_folder(write_folder(X[16:], y[16:], f"{tmp}/test", sr=16000))
         return train, test, 1.0
-    train = load_folder(args.data / "train", args.data / "train_labels.csv")
-    test = load_folder(args.data / "test", args.data / "test_labels.csv")
+    train, test = load_seed_cry(args.data)
     return train, test, 6.0
 
 
