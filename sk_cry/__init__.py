@@ -3,7 +3,13 @@
 from . import datasets
 from .evaluation import audit, evaluate
 from .exceptions import AudioLoadError, DatasetError, ParameterError, SkCryError
-from .features import FeatureScaler, MelExtractor, MFCCExtractor, TimePooling
+from .features import (
+    FeatureScaler,
+    MelExtractor,
+    MFCCExtractor,
+    MFCCMelExtractor,
+    TimePooling,
+)
 from .io import AudioLoader
 from .models import (
     REFERENCE_TOPOLOGY,
@@ -21,6 +27,7 @@ __all__ = [
     "DatasetError",
     "FeatureScaler",
     "MFCCExtractor",
+    "MFCCMelExtractor",
     "MelExtractor",
     "ParameterError",
     "REFERENCE_TOPOLOGY",

@@ -9,6 +9,7 @@ from sk_cry import (
     FeatureScaler,
     MelExtractor,
     MFCCExtractor,
+    MFCCMelExtractor,
     TimePooling,
 )
 
@@ -17,6 +18,7 @@ ESTIMATORS = [
     AudioLoader(sr=10, duration=0.4),
     MFCCExtractor(sr=400, n_mfcc=2, n_fft=8, hop_length=4, n_mels=3),
     MelExtractor(sr=400, n_fft=8, hop_length=4, n_mels=3),
+    MFCCMelExtractor(sr=400, n_mfcc=2, n_fft=8, hop_length=4, n_mels=3, n_jobs=2),
     FeatureScaler(),
     TimePooling(n_bands=1),
     CryCNNClassifier(

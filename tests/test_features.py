@@ -3,7 +3,14 @@ import numpy as np
 import pytest
 from sklearn.pipeline import make_pipeline
 
-from sk_cry import FeatureScaler, MelExtractor, MFCCExtractor, ParameterError, TimePooling
+from sk_cry import (
+    FeatureScaler,
+    MelExtractor,
+    MFCCExtractor,
+    MFCCMelExtractor,
+    ParameterError,
+    TimePooling,
+)
 from sk_cry.datasets import make_cries
 from sk_cry.features import log_mel_spectrogram, mfcc
 
@@ -83,3 +90,32 @@ def test_time_pooling_names_follow_the_mfcc_names(waves):
 def test_time_pooling_rejects_unknown_stat():
     with pytest.raises(ParameterError, match="stats must be"):
         TimePooling(n_bands=1, stats=("median",)).fit(np.zeros((2, 4)))
+
+
+def test_one_stft_gives_both_reference_maps(waves):
+    from sklearn.pipeline import FeatureUnion
+
+    union = FeatureUnion([("mfcc", MFCCExtractor()), ("mel", MelExtractor())])
+    both = MFCCMelExtractor().fit(waves)
+    assert both.feature_shape_ == (141, 188)
+    np.testing.assert_allclose(both.transform(waves), union.fit_transform(waves),
+                               rtol=1e-5, atol=1e-4)
+    names = both.get_feature_names_out()
+    assert names[13 * 188] == "mel0_t0" and names[-1] == "mel127_t187"
+
+
+def test_threads_change_nothing(waves):
+    X = np.concatenate([waves] * 3)  # several chunks
+    one = MFCCMelExtractor(n_jobs=1).fit_transform(X)
+    np.testing.assert_array_equal(MFCCMelExtractor(n_jobs=2).fit_transform(X), one)
+
+
+@pytest.mark.parametrize("n_fft, hop_length, n_mels", [(512, 128, 40), (2048, 512, 64)])
+def test_other_settings_match_librosa(waves, n_fft, hop_length, n_mels):
+    """Short clips and other filter banks, not only the reference defaults."""
+    clip = waves[0, :3000]
+    want = librosa.feature.melspectrogram(y=clip, sr=16000, n_fft=n_fft,
+                                          hop_length=hop_length, n_mels=n_mels)
+    got = log_mel_spectrogram(clip, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
+                              top_db=None)
+    np.testing.assert_allclose(got, librosa.power_to_db(want, ref=np.max), atol=1e-3)

@@ -90,3 +90,14 @@ def test_error_survives_pickling_from_workers(tmp_path):
     # either worker may fail first; the file name and reason must survive pickling
     with pytest.raises(AudioLoadError, match=r"gone2?\.wav: no such file"):
         AudioLoader(n_jobs=2).transform([tmp_path / "gone.wav", tmp_path / "gone2.wav"])
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+def test_decoding_matches_soundfile(tmp_path, subtype):
+    """The int16 shortcut for PCM_16 gives libsndfile's own float samples."""
+    y = np.random.default_rng(0).uniform(-1, 1, size=(4000, 2)).astype(np.float32)
+    path = tmp_path / f"{subtype}.wav"
+    sf.write(path, y, 16000, subtype=subtype)
+    want, _ = sf.read(path, dtype="float32", always_2d=True)
+    got = load_audio(path, sr=16000, duration=0.25)
+    np.testing.assert_array_equal(got, want.mean(axis=1))

@@ -84,7 +84,7 @@ def test_pipeline_steps_are_addressable():
     params = pipe.get_params()
     assert params["cnn__input_bands"] == (20, 64)
     assert params["scaler__n_bands"] == 84
-    assert params["features__mfcc__n_mfcc"] == 20
+    assert params["features__n_mfcc"] == 20
 
 
 def test_band_mismatch_is_a_clear_error():

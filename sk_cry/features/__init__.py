@@ -2,12 +2,19 @@
 
 from ._layout import as_band_maps, split_bands
 from ._maps import FeatureScaler, TimePooling
-from ._spectral import MelExtractor, MFCCExtractor, log_mel_spectrogram, mfcc
+from ._spectral import (
+    MelExtractor,
+    MFCCExtractor,
+    MFCCMelExtractor,
+    log_mel_spectrogram,
+    mfcc,
+)
 
 __all__ = [
     "FeatureScaler",
     "MelExtractor",
     "MFCCExtractor",
+    "MFCCMelExtractor",
     "TimePooling",
     "as_band_maps",
     "log_mel_spectrogram",

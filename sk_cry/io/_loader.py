@@ -4,10 +4,10 @@ import os
 from numbers import Integral, Real
 from pathlib import Path
 
-import librosa
 import numpy as np
 import scipy.sparse as sp
 import soundfile as sf
+import soxr
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
@@ -16,7 +16,7 @@ from ..exceptions import AudioLoadError
 
 __all__ = ["AudioLoader", "load_audio"]
 
-_RESAMPLE = "soxr_hq"  # librosa's default resampler: fast and band-limited
+_QUALITY = "HQ"  # librosa.resample's default (res_type="soxr_hq"), called directly
 
 
 def _is_path(item):
@@ -35,8 +35,8 @@ def _band_limit(y, sr, max_bandwidth):
     low_sr = int(round(2 * max_bandwidth))
     if low_sr >= sr:
         return y
-    low = librosa.resample(y, orig_sr=sr, target_sr=low_sr, res_type=_RESAMPLE)
-    return librosa.resample(low, orig_sr=low_sr, target_sr=sr, res_type=_RESAMPLE)
+    low = soxr.resample(y, sr, low_sr, quality=_QUALITY)
+    return soxr.resample(low, low_sr, sr, quality=_QUALITY)
 
 
 def _finish(y, source, *, orig_sr, sr, duration, max_bandwidth):
@@ -48,11 +48,24 @@ def _finish(y, source, *, orig_sr, sr, duration, max_bandwidth):
             source, "contains NaN or infinite samples; re-export or drop this clip"
         )
     if orig_sr != sr:
-        y = librosa.resample(y, orig_sr=orig_sr, target_sr=sr, res_type=_RESAMPLE)
+        y = soxr.resample(y, orig_sr, sr, quality=_QUALITY)
     if max_bandwidth is not None:
         y = _band_limit(y, sr, max_bandwidth)
     n_samples = int(round(sr * duration))
     return _fit_length(y.astype(np.float32, copy=False), n_samples)
+
+
+def _read(path):
+    """``soundfile.read(path, dtype="float32", always_2d=True)``, faster for PCM_16.
+
+    libsndfile converts 16-bit samples to float one at a time; numpy does the same
+    scaling (by 1/32768, libsndfile's) about three times faster.
+    """
+    with sf.SoundFile(path) as f:
+        if f.subtype != "PCM_16":
+            return f.read(dtype="float32", always_2d=True), f.samplerate
+        data = f.read(dtype="int16", always_2d=True)
+        return np.multiply(data, np.float32(1 / 32768), dtype=np.float32), f.samplerate
 
 
 def load_audio(path, *, sr=16000, duration=6.0, max_bandwidth=None):
@@ -96,7 +109,7 @@ def load_audio(path, *, sr=16000, duration=6.0, max_bandwidth=None):
         raise AudioLoadError(path, "no such file; check the path (relative paths are "
                              f"resolved from {os.getcwd()})")
     try:
-        data, orig_sr = sf.read(path, dtype="float32", always_2d=True)
+        data, orig_sr = _read(path)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioLoadError(
             path,
@@ -104,8 +117,8 @@ def load_audio(path, *, sr=16000, duration=6.0, max_bandwidth=None):
             "(e.g. `ffmpeg -i in.mp3 out.wav`)",
         ) from exc
     return _finish(
-        data.mean(axis=1), path, orig_sr=orig_sr, sr=sr, duration=duration,
-        max_bandwidth=max_bandwidth,
+        data[:, 0] if data.shape[1] == 1 else data.mean(axis=1), path,
+        orig_sr=orig_sr, sr=sr, duration=duration, max_bandwidth=max_bandwidth,
     )
 
 
@@ -128,7 +141,8 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         different rates share one band (``4000`` matches 8 kHz audio). A guard
         against models that learn the recording device instead of the cry.
     n_jobs : int or None, default=None
-        Number of files decoded in parallel (joblib semantics: ``-1`` all cores).
+        Number of files decoded in parallel, on threads (joblib semantics: ``-1``
+        all cores).
 
     See Also
     --------
@@ -190,13 +204,17 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         items = self._as_items(X)
         kwargs = dict(sr=self.sr, duration=self.duration,
                       max_bandwidth=self.max_bandwidth)
-        if all(_is_path(item) for item in items):
-            rows = Parallel(n_jobs=self.n_jobs)(
-                delayed(load_audio)(item, **kwargs) for item in items
-            )
-        else:
-            rows = [self._load_one(i, item, kwargs) for i, item in enumerate(items)]
-        return np.stack(rows)
+        out = np.empty((len(items), self.n_samples), np.float32)
+
+        def fill(i, item):
+            out[i] = self._load_one(i, item, kwargs)
+
+        # threads: libsndfile and soxr work outside the GIL, and each row is
+        # written in place instead of being pickled back from another process
+        Parallel(n_jobs=self.n_jobs, require="sharedmem")(
+            delayed(fill)(i, item) for i, item in enumerate(items)
+        )
+        return out
 
     @property
     def n_samples(self):

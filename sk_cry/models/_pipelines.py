@@ -1,10 +1,10 @@
 """Ready-made pipelines: file paths in, cry labels out."""
 
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from ..features import FeatureScaler, MelExtractor, MFCCExtractor, TimePooling
+from ..features import FeatureScaler, MFCCExtractor, MFCCMelExtractor, TimePooling
 from ..io import AudioLoader
 from ._cnn import CryCNNClassifier
 
@@ -20,20 +20,20 @@ def make_cnn_pipeline(
     Steps (addressable by ``GridSearchCV`` as ``<step>__<param>``)::
 
         loader    AudioLoader              paths -> waveforms
-        features  FeatureUnion(mfcc, mel)  waveforms -> [MFCC map | log-mel map]
+        features  MFCCMelExtractor         waveforms -> [MFCC map | log-mel map]
         scaler    FeatureScaler            per-band standardisation (train only)
         cnn       CryCNNClassifier         one residual branch per map
 
     Parameters
     ----------
     sr, duration, max_bandwidth : see :class:`~sk_cry.AudioLoader`
-    n_fft, hop_length, n_mfcc, n_mels : see :class:`~sk_cry.MFCCExtractor`
+    n_fft, hop_length, n_mfcc, n_mels : see :class:`~sk_cry.MFCCMelExtractor`
         The band counts are also given to the scaler and the CNN; change them
         here rather than through ``set_params`` on one step.
     memory : str, joblib.Memory or None, default=None
         Cache of the fitted transformer steps (sklearn's ``Pipeline(memory=)``).
     n_jobs : int or None, default=None
-        Parallel file decoding in the loader.
+        Parallel file decoding in the loader and threads in the extractor.
     **cnn_params
         Parameters of :class:`~sk_cry.CryCNNClassifier` (``epochs``,
         ``filters``, ``random_state``, ...); ``**REFERENCE_TOPOLOGY`` gives the
@@ -55,10 +55,7 @@ def make_cnn_pipeline(
         [
             ("loader", AudioLoader(sr, duration, max_bandwidth=max_bandwidth,
                                    n_jobs=n_jobs)),
-            ("features", FeatureUnion([
-                ("mfcc", MFCCExtractor(n_mfcc=n_mfcc, **spectral)),
-                ("mel", MelExtractor(**spectral)),
-            ])),
+            ("features", MFCCMelExtractor(n_mfcc=n_mfcc, n_jobs=n_jobs, **spectral)),
             ("scaler", FeatureScaler(n_bands=min(n_mfcc, n_mels) + n_mels)),
             ("cnn", CryCNNClassifier(input_bands=(min(n_mfcc, n_mels), n_mels),
                                      **cnn_params)),
@@ -107,7 +104,7 @@ def make_svm_pipeline(
             ("loader", AudioLoader(sr, duration, max_bandwidth=max_bandwidth,
                                    n_jobs=n_jobs)),
             ("mfcc", MFCCExtractor(sr, n_mfcc=n_mfcc, n_fft=n_fft,
-                                   hop_length=hop_length, n_mels=n_mels)),
+                                   hop_length=hop_length, n_mels=n_mels, n_jobs=n_jobs)),
             ("pool", TimePooling(n_bands=n_bands)),
             ("scaler", StandardScaler()),
             ("clf", classifier),
