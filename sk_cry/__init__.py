@@ -13,6 +13,7 @@ from .features import (
 from .io import AudioLoader
 from .models import (
     REFERENCE_TOPOLOGY,
+    REFERENCE_TRAINING,
     CryCNNClassifier,
     make_cnn_pipeline,
     make_svm_pipeline,
@@ -31,6 +32,7 @@ __all__ = [
     "MelExtractor",
     "ParameterError",
     "REFERENCE_TOPOLOGY",
+    "REFERENCE_TRAINING",
     "SkCryError",
     "TimePooling",
     "audit",

@@ -7,32 +7,48 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def test_reference_split_smoke():
+def _smoke(script, timeout=600):
     out = subprocess.run(
-        [sys.executable, "reference_split.py", "--smoke"], cwd=BENCHMARKS,
-        capture_output=True, text=True, timeout=600,
+        [sys.executable, script, "--smoke"], cwd=BENCHMARKS,
+        capture_output=True, text=True, timeout=timeout,
     )
     assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def test_reference_split_smoke():
+    out = _smoke("reference_split.py")
     table = [line for line in out.stdout.splitlines() if line.startswith("| ")]
     assert len(table) == 1 + 4  # header + (CNN, SVM) x (as recorded, band-matched)
     assert "band-matched 8 kHz | compact CNN" in out.stdout
 
 
 def test_honest_eval_smoke():
-    out = subprocess.run(
-        [sys.executable, "honest_eval.py", "--smoke"], cwd=BENCHMARKS,
-        capture_output=True, text=True, timeout=900,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
+    out = _smoke("honest_eval.py", timeout=900)
     assert "[critical] sample_rate" in out.stdout  # the planted 8-kHz class
     table = [line for line in out.stdout.splitlines() if line.startswith("| (")]
     assert len(table) == 9  # 3 setups x (dummy, SVM, CNN)
 
 
 def test_features_smoke():
-    out = subprocess.run(
-        [sys.executable, "features.py", "--smoke"], cwd=BENCHMARKS,
-        capture_output=True, text=True, timeout=600,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
+    out = _smoke("features.py")
     assert "speed-up" in out.stdout and "same features: checked" in out.stdout
+
+
+def test_training_smoke():
+    out = _smoke("training.py", timeout=900)
+    steps = [line for line in out.stdout.splitlines() if line.startswith("| ")]
+    assert len(steps) == 2 + 6 + 2 + 2  # steps table, reference table (with headers)
+    assert "fewer weights" in out.stdout and "faster epochs" in out.stdout
+
+
+def test_grid_smoke():
+    out = _smoke("grid.py")
+    # 2 candidates x 2 folds + refit on 16 clips: 5 x 16 extractions without a
+    # cache; with one, each fold's 8 + 8 clips once, and the refit's 16
+    assert "| no cache | 80 |" in out.stdout and "| memory= | 48 |" in out.stdout
+
+
+def test_latency_smoke():
+    out = _smoke("latency.py")
+    assert "faster than the reference path" in out.stdout

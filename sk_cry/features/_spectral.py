@@ -18,8 +18,8 @@ import numpy as np
 import scipy.fft
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 from threadpoolctl import threadpool_limits
 
 __all__ = [
@@ -168,6 +168,29 @@ def mfcc(
     return _dct(S, n_mfcc)
 
 
+def _compute_maps(cls, params, X, n_jobs):
+    """Maps of every row of ``X`` by an extractor ``cls(**params)``.
+
+    Module-level, so that ``joblib.Memory`` can cache it by its arguments (the
+    parameters that change the numbers, and the waveforms themselves).
+    """
+    extractor = cls(**params)
+    n_bands = sum(n for _, n in extractor._bands())
+    n_frames = 1 + X.shape[1] // extractor.hop_length
+    out = np.empty((X.shape[0], n_bands * n_frames), np.float32)
+
+    def fill(start):
+        maps = extractor._maps(X[start:start + _CHUNK])
+        out[start:start + _CHUNK] = maps.reshape(maps.shape[0], -1)
+
+    # one BLAS thread per worker: nested BLAS threads slow the workers down
+    with threadpool_limits(1, user_api="blas"):
+        Parallel(n_jobs=n_jobs, require="sharedmem")(
+            delayed(fill)(start) for start in range(0, X.shape[0], _CHUNK)
+        )
+    return out
+
+
 class _MapExtractor(TransformerMixin, BaseEstimator):
     """Shared machinery: waveforms in, flattened ``(n_bands, n_frames)`` maps out."""
 
@@ -178,6 +201,7 @@ class _MapExtractor(TransformerMixin, BaseEstimator):
         "n_mels": [Interval(Integral, 1, None, closed="left")],
         "top_db": [Interval(Real, 0, None, closed="neither"), None],
         "n_jobs": [Integral, None],
+        "memory": [None, str, HasMethods(["cache"])],
     }
 
     def fit(self, X, y=None):
@@ -203,7 +227,9 @@ class _MapExtractor(TransformerMixin, BaseEstimator):
         """Compute the maps of every waveform.
 
         Chunks of clips are processed on ``n_jobs`` threads (numpy and
-        ``scipy.fft`` release the GIL).
+        ``scipy.fft`` release the GIL). With ``memory``, the result is cached by
+        the waveforms' content and the parameters, so that the validation folds
+        of a grid search are not computed again for every candidate.
 
         Parameters
         ----------
@@ -216,18 +242,10 @@ class _MapExtractor(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float32, reset=False)
-        out = np.empty((X.shape[0], int(np.prod(self.feature_shape_))), np.float32)
-
-        def fill(start):
-            maps = self._maps(X[start:start + _CHUNK])
-            out[start:start + _CHUNK] = maps.reshape(maps.shape[0], -1)
-
-        # one BLAS thread per worker: nested BLAS threads slow the workers down
-        with threadpool_limits(1, user_api="blas"):
-            Parallel(n_jobs=self.n_jobs, require="sharedmem")(
-                delayed(fill)(start) for start in range(0, X.shape[0], _CHUNK)
-            )
-        return out
+        params = {k: v for k, v in self.get_params().items()
+                  if k not in ("n_jobs", "memory")}
+        compute = check_memory(self.memory).cache(_compute_maps, ignore=["n_jobs"])
+        return compute(type(self), params, X, self.n_jobs)
 
     def get_feature_names_out(self, input_features=None):
         """Column names ``<map><band>_t<frame>``, e.g. ``mfcc0_t0``, ``mel5_t3``."""
@@ -266,6 +284,9 @@ class MelExtractor(_MapExtractor):
         Values are floored at this many dB below each clip's peak.
     n_jobs : int or None, default=None
         Threads computing chunks of clips in parallel (joblib semantics).
+    memory : str, joblib.Memory or None, default=None
+        Cache of computed maps (a folder or a ``joblib.Memory``); ``None`` caches
+        nothing.
 
     Attributes
     ----------
@@ -290,7 +311,7 @@ class MelExtractor(_MapExtractor):
 
     def __init__(
         self, sr=16000, *, n_fft=2048, hop_length=512, n_mels=128, top_db=80.0,
-        n_jobs=None,
+        n_jobs=None, memory=None,
     ):
         self.sr = sr
         self.n_fft = n_fft
@@ -298,6 +319,7 @@ class MelExtractor(_MapExtractor):
         self.n_mels = n_mels
         self.top_db = top_db
         self.n_jobs = n_jobs
+        self.memory = memory
 
     def _bands(self):
         return [("mel", self.n_mels)]
@@ -323,6 +345,9 @@ class MFCCExtractor(_MapExtractor):
     top_db : float or None, default=80.0
     n_jobs : int or None, default=None
         Threads computing chunks of clips in parallel (joblib semantics).
+    memory : str, joblib.Memory or None, default=None
+        Cache of computed maps (a folder or a ``joblib.Memory``); ``None`` caches
+        nothing.
 
     Attributes
     ----------
@@ -350,7 +375,7 @@ class MFCCExtractor(_MapExtractor):
 
     def __init__(
         self, sr=16000, *, n_mfcc=13, n_fft=2048, hop_length=512, n_mels=128,
-        top_db=80.0, n_jobs=None,
+        top_db=80.0, n_jobs=None, memory=None,
     ):
         self.sr = sr
         self.n_mfcc = n_mfcc
@@ -359,6 +384,7 @@ class MFCCExtractor(_MapExtractor):
         self.n_mels = n_mels
         self.top_db = top_db
         self.n_jobs = n_jobs
+        self.memory = memory
 
     def _bands(self):
         return [("mfcc", min(self.n_mfcc, self.n_mels))]
@@ -385,6 +411,9 @@ class MFCCMelExtractor(MFCCExtractor):
     top_db : float or None, default=80.0
     n_jobs : int or None, default=None
         Threads computing chunks of clips in parallel (joblib semantics).
+    memory : str, joblib.Memory or None, default=None
+        Cache of computed maps (a folder or a ``joblib.Memory``); ``None`` caches
+        nothing.
 
     Attributes
     ----------

@@ -6,20 +6,33 @@ import os
 # user's own setting if they chose one.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from contextlib import contextmanager  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from contextlib import contextmanager, nullcontext  # noqa: E402
 
 import keras  # noqa: E402
+from scikeras.utils.random_state import tensorflow_random_state  # noqa: E402
 from scikeras.wrappers import KerasClassifier  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.preprocessing import FunctionTransformer  # noqa: E402
 from sklearn.utils import ClassifierTags  # noqa: E402
 from tensorflow.python.framework import config as tf_config  # noqa: E402
 
 from ..exceptions import ParameterError  # noqa: E402
 from ..features import split_bands  # noqa: E402
+from ._training import (  # noqa: E402
+    SpecAugment,
+    StatsPooling,
+    TrainingBatches,
+    cosine_schedule,
+)
 
-__all__ = ["CryCNNClassifier", "REFERENCE_TOPOLOGY", "build_residual_cnn"]
+__all__ = [
+    "CryCNNClassifier", "REFERENCE_TOPOLOGY", "REFERENCE_TRAINING", "build_residual_cnn",
+]
 
 #: Parameters reproducing the reference notebook's network: a 4x4 valid stem, no
 #: pooling, and a flatten of the full-resolution maps into the dense layer
@@ -29,7 +42,14 @@ REFERENCE_TOPOLOGY = dict(
     dense_units=64, dropout=0.5,
 )
 
-_POOLINGS = ("avg", "flatten")
+#: The reference notebook's plain training: fixed epochs at a constant learning
+#: rate, no augmentation, no early stopping.
+REFERENCE_TRAINING = dict(
+    augment=False, mixup=0.0, early_stopping=False, lr_schedule="constant",
+)
+
+_POOLINGS = ("avg", "stats", "flatten")
+_DIRECT_MAX = 64  # predictions for at most this many clips bypass Model.predict
 
 
 def _residual_block(x, filters, kernel_size, name):
@@ -48,14 +68,15 @@ def _residual_block(x, filters, kernel_size, name):
 
 def build_residual_cnn(
     input_shapes, n_classes, *, filters=16, n_blocks=2, kernel_size=3, stem_kernel=3,
-    stem_stride=2, pooling="avg", dense_units=64, dropout=0.3,
+    stem_stride=2, pooling="avg", dense_units=64, dropout=0.3, augment=False, seed=None,
 ):
     """Build (uncompiled) the multi-input residual CNN.
 
-    One branch per input map: Conv(stem_kernel, stem_stride, valid) -> BatchNorm ->
-    LeakyReLU, then ``n_blocks`` residual blocks; with ``pooling="avg"`` the stem
-    and each block are followed by 2x2 max pooling and the branch ends in global
-    average pooling,
+    One branch per input map: [SpecAugment, training only] -> Conv(stem_kernel,
+    stem_stride, valid) -> BatchNorm -> LeakyReLU, then ``n_blocks`` residual
+    blocks; with ``pooling="avg"`` or ``"stats"`` the stem and each block are
+    followed by 2x2 max pooling and the branch ends in global average pooling
+    (``"avg"``) or mean and std over time (``"stats"``, :class:`StatsPooling`);
     with ``pooling="flatten"`` the full map is flattened (the reference). The
     branches are concatenated, then Dense(ReLU) -> Dropout -> Dense(softmax).
 
@@ -64,8 +85,10 @@ def build_residual_cnn(
     input_shapes : sequence of (int, int)
         ``(n_bands, n_frames)`` of each input map.
     n_classes : int
-    filters, n_blocks, kernel_size, stem_kernel, stem_stride, pooling, dense_units, dropout :
+    filters, n_blocks, kernel_size, stem_kernel, stem_stride, pooling, dense_units, dropout, augment :
         See :class:`CryCNNClassifier`.
+    seed : int or None
+        Seed of the augmentation's random numbers.
 
     Returns
     -------
@@ -80,19 +103,24 @@ def build_residual_cnn(
                 f"({n_bands} x {n_frames}); use a smaller stem_kernel"
             )
         inp = keras.Input((n_bands, n_frames), name=f"input_{i}")
-        x = layers.Reshape((n_bands, n_frames, 1), name=f"b{i}_channel")(inp)
+        x = inp
+        if augment:
+            x = SpecAugment(seed=None if seed is None else seed + i, name=f"b{i}_augment")(x)
+        x = layers.Reshape((n_bands, n_frames, 1), name=f"b{i}_channel")(x)
         x = layers.Conv2D(filters, stem_kernel, strides=stem_stride, padding="valid",
                           name=f"b{i}_stem")(x)
         x = layers.BatchNormalization(name=f"b{i}_stem_bn")(x)
         x = layers.LeakyReLU(name=f"b{i}_stem_act")(x)
-        if pooling == "avg":
+        if pooling != "flatten":
             x = layers.MaxPooling2D(2, padding="same", name=f"b{i}_stem_pool")(x)
         for j in range(n_blocks):
             x = _residual_block(x, filters, kernel_size, name=f"b{i}_res{j}")
-            if pooling == "avg":
+            if pooling != "flatten":
                 x = layers.MaxPooling2D(2, padding="same", name=f"b{i}_pool{j}")(x)
         if pooling == "avg":
             x = layers.GlobalAveragePooling2D(name=f"b{i}_gap")(x)
+        elif pooling == "stats":
+            x = StatsPooling(name=f"b{i}_stats")(x)
         else:
             x = layers.Flatten(name=f"b{i}_flatten")(x)
         inputs.append(inp)
@@ -148,22 +176,40 @@ class CryCNNClassifier(KerasClassifier):
         Stride of that convolution. With the 2x2 pooling after it, the default
         shrinks a 128 x 188 mel map 4-fold per axis before the residual blocks:
         most of the compact network's speed (the reference used 1).
-    pooling : {"avg", "flatten"}, default="avg"
+    pooling : {"avg", "stats", "flatten"}, default="stats"
         ``"avg"``: 2x2 max pooling after the stem and every block, and global
-        average pooling at the end (compact, the default). ``"flatten"``: no pooling, flatten
-        into the dense layer, as the reference (see ``REFERENCE_TOPOLOGY``).
+        average pooling at the end. ``"stats"``: the same pooling, but each
+        branch ends in the mean and standard deviation over time of its
+        channels. ``"flatten"``: no pooling, flatten into the dense layer, as the
+        reference (see ``REFERENCE_TOPOLOGY``).
     dense_units : int, default=64
     dropout : float, default=0.3
+    augment : bool, default=True
+        Random time shifts and SpecAugment time/band masks of each training
+        batch (:class:`~sk_cry.models.SpecAugment`); never at prediction.
+    mixup : float, default=0.2
+        Beta parameter of mixup between training clips (their targets and
+        weights mixed alike); 0 turns it off.
+    early_stopping : bool, default=True
+        Hold out a stratified ``validation_fraction`` of the training clips, stop
+        when their loss has not improved for ``n_iter_no_change`` epochs, and keep
+        the weights of the best epoch.
+    validation_fraction : float, default=0.15
+    n_iter_no_change : int, default=8
+    lr_schedule : {"cosine", "constant"}, default="cosine"
+        ``"cosine"`` decays the learning rate to 0 over ``epochs``.
     learning_rate : float, default=1e-3
         Learning rate of the optimizer (``optimizer="adam"`` unless given in
         ``kwargs`` as another Keras optimizer name).
     epochs : int, default=30
+        Most epochs (early stopping may stop sooner).
     batch_size : int, default=32
     class_weight : dict, "balanced" or None, default="balanced"
         Passed to scikeras, which turns it into sample weights.
     random_state : int or None, default=None
-        Seeds Python, NumPy and TensorFlow and turns on deterministic ops, so
-        that two fits with the same seed give the same network.
+        Seeds Python, NumPy and TensorFlow (and the validation split, shuffling,
+        mixup and augmentation) and turns on deterministic ops, so that two fits
+        with the same seed give the same network.
     verbose : int, default=0
         Keras's progress output: 0 silent, 1 progress bar, 2 one line per epoch.
     **kwargs
@@ -196,11 +242,13 @@ class CryCNNClassifier(KerasClassifier):
 
     def __init__(
         self, input_bands=(13, 128), *, filters=16, n_blocks=2, kernel_size=3,
-        stem_kernel=3, stem_stride=2, pooling="avg", dense_units=64, dropout=0.3, learning_rate=1e-3,
-        epochs=30, batch_size=32, class_weight="balanced", random_state=None,
-        verbose=0, **kwargs,
+        stem_kernel=3, stem_stride=2, pooling="stats", dense_units=64, dropout=0.3,
+        augment=True, mixup=0.2, early_stopping=True, validation_fraction=0.15,
+        n_iter_no_change=8, lr_schedule="cosine", learning_rate=1e-3, epochs=30,
+        batch_size=32, class_weight="balanced", random_state=None, verbose=0, **kwargs,
     ):
-        kwargs = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy", **kwargs}
+        # one-hot targets, so that mixup can blend them
+        kwargs = {"optimizer": "adam", "loss": "categorical_crossentropy", **kwargs}
         super().__init__(
             epochs=epochs,
             batch_size=batch_size, class_weight=class_weight,
@@ -215,6 +263,12 @@ class CryCNNClassifier(KerasClassifier):
         self.pooling = pooling
         self.dense_units = dense_units
         self.dropout = dropout
+        self.augment = augment
+        self.mixup = mixup
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.lr_schedule = lr_schedule
         self.learning_rate = learning_rate
 
     @property
@@ -244,8 +298,8 @@ class CryCNNClassifier(KerasClassifier):
             self._input_shapes(), self.n_classes_, filters=self.filters,
             n_blocks=self.n_blocks, kernel_size=self.kernel_size,
             stem_kernel=self.stem_kernel, stem_stride=self.stem_stride,
-            pooling=self.pooling,
-            dense_units=self.dense_units, dropout=self.dropout,
+            pooling=self.pooling, dense_units=self.dense_units, dropout=self.dropout,
+            augment=self.augment, seed=self._seed(),
         )
         if not isinstance(self.optimizer, str):
             raise ParameterError(
@@ -257,6 +311,64 @@ class CryCNNClassifier(KerasClassifier):
         )
         model.compile(optimizer=optimizer, loss=self.loss)
         return model
+
+    def _seed(self):
+        return None if self._random_state is None else int(self._random_state)
+
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
+                         **kwargs):
+        """Train on shuffled (mixed-up) batches, with early stopping and a schedule.
+
+        Replaces scikeras's plain ``Model.fit(X, y)``; ``partial_fit`` (one
+        epoch) gets neither early stopping nor the schedule.
+        """
+        if self.lr_schedule not in ("cosine", "constant"):
+            raise ParameterError(
+                f"lr_schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}"
+            )
+        y = np.asarray(y)
+        if y.ndim == 1 or y.shape[1] != self.n_classes_:  # scikeras keeps binary y ordinal
+            y = keras.utils.to_categorical(y.reshape(-1), self.n_classes_)
+        callbacks = list(self._fit_callbacks)
+        validation = None
+        if epochs > 1 and self.early_stopping:
+            train, held = self._validation_split(y)
+            validation = ([part[held] for part in X], y[held],
+                          None if sample_weight is None else sample_weight[held])
+            X, y = [part[train] for part in X], y[train]
+            sample_weight = None if sample_weight is None else sample_weight[train]
+            callbacks.append(keras.callbacks.EarlyStopping(
+                patience=self.n_iter_no_change, restore_best_weights=True))
+        if epochs > 1 and self.lr_schedule == "cosine":
+            callbacks.append(cosine_schedule(self.learning_rate, epochs))
+        batches = TrainingBatches(X, y, sample_weight, batch_size=self.batch_size,
+                                  mixup=self.mixup, seed=self._seed())
+        seeded = (nullcontext() if self._random_state is None
+                  else tensorflow_random_state(self._random_state))
+        with seeded:
+            hist = self.model_.fit(
+                batches, validation_data=validation, epochs=initial_epoch + epochs,
+                initial_epoch=initial_epoch, callbacks=callbacks, verbose=self.verbose,
+            )
+        if not warm_start or not hasattr(self, "history_") or initial_epoch == 0:
+            self.history_ = defaultdict(list)
+        for key, values in hist.history.items():
+            self.history_[key] += values
+
+    def _validation_split(self, y):
+        """Stratified train/validation row indices (y is one-hot)."""
+        labels = np.argmax(y, axis=1)
+        try:
+            return train_test_split(
+                np.arange(len(labels)), test_size=self.validation_fraction,
+                stratify=labels, random_state=self._seed(),
+            )
+        except ValueError as exc:
+            raise ParameterError(
+                f"early stopping needs a stratified validation split of "
+                f"{self.validation_fraction} of {len(labels)} training clips ({exc}); "
+                "pass more clips per class or early_stopping=False"
+            ) from exc
 
     def fit(self, X, y, sample_weight=None, **kwargs):
         """Fit the network; see :meth:`scikeras.wrappers.KerasClassifier.fit`.
@@ -272,6 +384,30 @@ class CryCNNClassifier(KerasClassifier):
         """One more epoch; see :meth:`scikeras.wrappers.KerasClassifier.partial_fit`."""
         with _op_determinism_restored():
             return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+
+    def _predict_raw(self, X, **kwargs):
+        """Network outputs; a few clips skip ``Model.predict``'s per-call set-up.
+
+        ``Model.predict`` builds a data pipeline and a progress loop on every
+        call, tens of milliseconds for one clip; up to ``_DIRECT_MAX`` clips go
+        through a compiled ``tf.function`` of the model instead (same numbers).
+        """
+        if kwargs or self._predict_callbacks or len(X) > _DIRECT_MAX:
+            return super()._predict_raw(X, **kwargs)
+        if not self.initialized_:
+            raise NotFittedError("Estimator needs to be fit before `predict` can be called")
+        X, _ = self._validate_data(X=X, y=None)
+        inputs = [tf.convert_to_tensor(part) for part in self.feature_encoder_.transform(X)]
+        if getattr(self, "_serve", None) is None:
+            model = self.model_
+            self._serve = tf.function(lambda parts: model(parts, training=False),
+                                      reduce_retracing=True)
+        return self._serve(inputs).numpy()
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_serve", None)  # a tf.function does not pickle; rebuilt on demand
+        return state
 
     def predict_proba(self, X, **kwargs):
         """Class probabilities, of shape ``(n_samples, n_classes)``.

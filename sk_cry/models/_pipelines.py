@@ -31,7 +31,9 @@ def make_cnn_pipeline(
         The band counts are also given to the scaler and the CNN; change them
         here rather than through ``set_params`` on one step.
     memory : str, joblib.Memory or None, default=None
-        Cache of the fitted transformer steps (sklearn's ``Pipeline(memory=)``).
+        Cache of the fitted transformer steps (sklearn's ``Pipeline(memory=)``)
+        and of the extractor's maps, so that a grid search over CNN parameters
+        extracts the features of each fold once, not once per candidate.
     n_jobs : int or None, default=None
         Parallel file decoding in the loader and threads in the extractor.
     **cnn_params
@@ -55,7 +57,8 @@ def make_cnn_pipeline(
         [
             ("loader", AudioLoader(sr, duration, max_bandwidth=max_bandwidth,
                                    n_jobs=n_jobs)),
-            ("features", MFCCMelExtractor(n_mfcc=n_mfcc, n_jobs=n_jobs, **spectral)),
+            ("features", MFCCMelExtractor(n_mfcc=n_mfcc, n_jobs=n_jobs, memory=memory,
+                                          **spectral)),
             ("scaler", FeatureScaler(n_bands=min(n_mfcc, n_mels) + n_mels)),
             ("cnn", CryCNNClassifier(input_bands=(min(n_mfcc, n_mels), n_mels),
                                      **cnn_params)),
@@ -104,7 +107,8 @@ def make_svm_pipeline(
             ("loader", AudioLoader(sr, duration, max_bandwidth=max_bandwidth,
                                    n_jobs=n_jobs)),
             ("mfcc", MFCCExtractor(sr, n_mfcc=n_mfcc, n_fft=n_fft,
-                                   hop_length=hop_length, n_mels=n_mels, n_jobs=n_jobs)),
+                                   hop_length=hop_length, n_mels=n_mels, n_jobs=n_jobs,
+                                   memory=memory)),
             ("pool", TimePooling(n_bands=n_bands)),
             ("scaler", StandardScaler()),
             ("clf", classifier),

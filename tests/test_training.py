@@ -1,0 +1,82 @@
+"""The CNN's training machinery: augmentation, pooling, batches, early stopping."""
+
+import numpy as np
+import pytest
+
+from sk_cry import CryCNNClassifier, ParameterError
+from sk_cry.models import SpecAugment, StatsPooling
+from sk_cry.models._training import TrainingBatches
+
+
+def test_spec_augment_only_while_training():
+    x = np.random.default_rng(0).normal(size=(6, 20, 50)).astype("float32")
+    layer = SpecAugment(max_shift=0.2, max_time=0.2, max_bands=0.2, seed=0)
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
+    out = np.asarray(layer(x, training=True))
+    assert out.shape == x.shape and not np.array_equal(out, x)
+    # every row is a circular time shift of its input, with some cells zeroed
+    for clip, aug in zip(x, out):
+        kept = aug != 0
+        assert kept.mean() > 0.3
+        shifts = [s for s in range(50) if np.array_equal(np.roll(clip, s, axis=1)[kept],
+                                                         aug[kept])]
+        assert len(shifts) == 1 and min(shifts[0], 50 - shifts[0]) <= 10
+        # the zeroed cells are whole frames (time masks) and whole bands
+        zero = ~kept
+        frames, bands = zero.all(axis=0), zero.all(axis=1)
+        np.testing.assert_array_equal(zero, frames[None, :] | bands[:, None])
+
+
+def test_stats_pooling_is_mean_and_std_over_time():
+    x = np.random.default_rng(1).normal(size=(2, 3, 7, 4)).astype("float32")
+    out = np.asarray(StatsPooling()(x))
+    over_bands = x.mean(axis=1)
+    np.testing.assert_allclose(out[:, :4], over_bands.mean(axis=1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out[:, 4:], over_bands.std(axis=1), rtol=1e-3, atol=1e-3)
+
+
+def test_mixup_batches_are_convex_blends():
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(10, 2, 3)), rng.normal(size=(10, 4, 3))]
+    y = np.eye(2)[rng.integers(0, 2, 10)]
+    w = rng.uniform(1, 2, 10)
+    plain = TrainingBatches(X, y, w, batch_size=4, mixup=0.0, seed=0)
+    assert len(plain) == 3
+    seen = np.concatenate([plain[i][1] for i in range(3)])
+    assert sorted(seen.argmax(axis=1)) == sorted(y.argmax(axis=1))  # each row once
+    mixed = TrainingBatches(X, y, w, batch_size=10, mixup=0.4, seed=0)
+    (x0, x1), yb, wb = mixed[0]
+    np.testing.assert_allclose(yb.sum(axis=1), 1, rtol=1e-6)
+    assert ((yb > 0) & (yb < 1)).any()  # soft targets
+    assert wb.min() >= 1 and wb.max() <= 2
+
+
+def test_early_stopping_stops_and_keeps_the_best_epoch():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2 * 16)).astype("float32")
+    y = rng.integers(0, 2, 60)  # nothing to learn: validation loss stops improving
+    clf = CryCNNClassifier(input_bands=(1, 1), stem_kernel=1, filters=4, epochs=60,
+                           n_iter_no_change=3, random_state=0).fit(X, y)
+    run = len(clf.history_["loss"])
+    assert run < 60
+    best = int(np.argmin(clf.history_["val_loss"]))
+    assert run == best + 1 + 3
+
+
+def test_early_stopping_needs_clips_of_every_class():
+    X = np.zeros((5, 2 * 4), "float32")
+    with pytest.raises(ParameterError, match="early_stopping=False"):
+        CryCNNClassifier(input_bands=(1, 1), stem_kernel=1, epochs=2,
+                         validation_fraction=0.2).fit(X, [0, 0, 0, 0, 1])
+
+
+def test_one_clip_prediction_skips_model_predict_with_the_same_numbers():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2 * 16)).astype("float32")
+    clf = CryCNNClassifier(input_bands=(1, 1), stem_kernel=1, filters=4, epochs=2,
+                           early_stopping=False, random_state=0).fit(X, np.arange(80) % 2)
+    batch = clf.predict_proba(X)  # 80 clips: through Model.predict
+    one = clf.predict_proba(X[:1])  # compiled direct call
+    assert clf._serve is not None
+    np.testing.assert_allclose(one, batch[:1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(X[:7]), batch[:7], rtol=1e-5, atol=1e-6)
