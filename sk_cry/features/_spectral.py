@@ -16,11 +16,11 @@ from numbers import Integral, Real
 import librosa
 import numpy as np
 import scipy.fft
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 __all__ = [
     "log_mel_spectrogram", "mfcc", "MelExtractor", "MFCCExtractor", "MFCCMelExtractor",
@@ -183,12 +183,21 @@ def _compute_maps(cls, params, X, n_jobs):
         maps = extractor._maps(X[start:start + _CHUNK])
         out[start:start + _CHUNK] = maps.reshape(maps.shape[0], -1)
 
+    starts = range(0, X.shape[0], _CHUNK)
+    if len(starts) == 1 or effective_n_jobs(n_jobs) == 1:
+        for start in starts:
+            fill(start)
+        return out
     # one BLAS thread per worker: nested BLAS threads slow the workers down
-    with threadpool_limits(1, user_api="blas"):
-        Parallel(n_jobs=n_jobs, require="sharedmem")(
-            delayed(fill)(start) for start in range(0, X.shape[0], _CHUNK)
-        )
+    with _threadpools().limit(limits=1, user_api="blas"):
+        Parallel(n_jobs=n_jobs, require="sharedmem")(delayed(fill)(s) for s in starts)
     return out
+
+
+@lru_cache(maxsize=1)
+def _threadpools():
+    # finding the loaded BLAS libraries takes milliseconds: do it once
+    return ThreadpoolController()
 
 
 class _MapExtractor(TransformerMixin, BaseEstimator):

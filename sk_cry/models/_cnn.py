@@ -201,7 +201,7 @@ class CryCNNClassifier(KerasClassifier):
     learning_rate : float, default=1e-3
         Learning rate of the optimizer (``optimizer="adam"`` unless given in
         ``kwargs`` as another Keras optimizer name).
-    epochs : int, default=30
+    epochs : int, default=40
         Most epochs (early stopping may stop sooner).
     batch_size : int, default=32
     class_weight : dict, "balanced" or None, default="balanced"
@@ -244,7 +244,7 @@ class CryCNNClassifier(KerasClassifier):
         self, input_bands=(13, 128), *, filters=16, n_blocks=2, kernel_size=3,
         stem_kernel=3, stem_stride=2, pooling="stats", dense_units=64, dropout=0.3,
         augment=True, mixup=0.2, early_stopping=True, validation_fraction=0.15,
-        n_iter_no_change=8, lr_schedule="cosine", learning_rate=1e-3, epochs=30,
+        n_iter_no_change=8, lr_schedule="cosine", learning_rate=1e-3, epochs=40,
         batch_size=32, class_weight="balanced", random_state=None, verbose=0, **kwargs,
     ):
         # one-hot targets, so that mixup can blend them
