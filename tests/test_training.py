@@ -80,3 +80,7 @@ def test_one_clip_prediction_skips_model_predict_with_the_same_numbers():
     assert clf._serve is not None
     np.testing.assert_allclose(one, batch[:1], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(clf.predict_proba(X[:7]), batch[:7], rtol=1e-5, atol=1e-6)
+    # a refit builds a new network: the compiled call must follow it
+    clf.set_params(random_state=1).fit(X, np.arange(80) % 2)
+    np.testing.assert_allclose(clf.predict_proba(X[:1]), clf.predict_proba(X)[:1],
+                               rtol=1e-5, atol=1e-6)

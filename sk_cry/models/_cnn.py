@@ -68,7 +68,7 @@ def _residual_block(x, filters, kernel_size, name):
 
 def build_residual_cnn(
     input_shapes, n_classes, *, filters=16, n_blocks=2, kernel_size=3, stem_kernel=3,
-    stem_stride=2, pooling="avg", dense_units=64, dropout=0.3, augment=False, seed=None,
+    stem_stride=2, pooling="stats", dense_units=64, dropout=0.3, augment=False, seed=None,
 ):
     """Build (uncompiled) the multi-input residual CNN.
 
@@ -398,11 +398,12 @@ class CryCNNClassifier(KerasClassifier):
             raise NotFittedError("Estimator needs to be fit before `predict` can be called")
         X, _ = self._validate_data(X=X, y=None)
         inputs = [tf.convert_to_tensor(part) for part in self.feature_encoder_.transform(X)]
-        if getattr(self, "_serve", None) is None:
+        serve = getattr(self, "_serve", None)
+        if serve is None or serve[0] is not self.model_:  # first call, or refitted
             model = self.model_
-            self._serve = tf.function(lambda parts: model(parts, training=False),
-                                      reduce_retracing=True)
-        return self._serve(inputs).numpy()
+            serve = self._serve = (model, tf.function(
+                lambda parts: model(parts, training=False), reduce_retracing=True))
+        return serve[1](inputs).numpy()
 
     def __getstate__(self):
         state = super().__getstate__()
