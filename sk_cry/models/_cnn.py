@@ -1,6 +1,7 @@
 """The dual-input residual CNN and its scikeras wrapper."""
 
 import os
+import weakref
 
 # TensorFlow prints several lines of C++ start-up chatter per process; keep a
 # user's own setting if they chose one.
@@ -130,6 +131,20 @@ def build_residual_cnn(
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="output")(x)
     return keras.Model(inputs, outputs, name="cry_cnn")
+
+
+# model -> its compiled inference function; kept outside the estimator (predict
+# must not change it) and weakly keyed, so it goes with the model
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def _compiled(model):
+    """``model(inputs, training=False)`` as a ``tf.function``, made once per model."""
+    if model not in _COMPILED:
+        ref = weakref.ref(model)  # the function must not keep its model alive
+        _COMPILED[model] = tf.function(lambda parts: ref()(parts, training=False),
+                                       reduce_retracing=True)
+    return _COMPILED[model]
 
 
 @contextmanager
@@ -392,23 +407,13 @@ class CryCNNClassifier(KerasClassifier):
         call, tens of milliseconds for one clip; up to ``_DIRECT_MAX`` clips go
         through a compiled ``tf.function`` of the model instead (same numbers).
         """
-        if kwargs or self._predict_callbacks or len(X) > _DIRECT_MAX:
-            return super()._predict_raw(X, **kwargs)
         if not self.initialized_:
             raise NotFittedError("Estimator needs to be fit before `predict` can be called")
+        if kwargs or self._predict_callbacks or len(X) > _DIRECT_MAX:
+            return super()._predict_raw(X, **kwargs)
         X, _ = self._validate_data(X=X, y=None)
         inputs = [tf.convert_to_tensor(part) for part in self.feature_encoder_.transform(X)]
-        serve = getattr(self, "_serve", None)
-        if serve is None or serve[0] is not self.model_:  # first call, or refitted
-            model = self.model_
-            serve = self._serve = (model, tf.function(
-                lambda parts: model(parts, training=False), reduce_retracing=True))
-        return serve[1](inputs).numpy()
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_serve", None)  # a tf.function does not pickle; rebuilt on demand
-        return state
+        return _compiled(self.model_)(inputs).numpy()
 
     def predict_proba(self, X, **kwargs):
         """Class probabilities, of shape ``(n_samples, n_classes)``.
