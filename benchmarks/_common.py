@@ -19,6 +19,19 @@ def load_seed_cry(root=SEED_CRY):
             load_folder(root / "test", root / "test_labels.csv"))
 
 
+def load_split(args, tmp, n_train, n_test):
+    """``(train, test, duration)``: seed-cry's split, or with ``args.smoke`` tiny
+    synthetic 1-s cries written to ``tmp`` as WAV files."""
+    if not args.smoke:
+        return (*load_seed_cry(args.data), 6.0)
+    from sk_cry.datasets import load_folder, make_cries, write_folder
+
+    X, y = make_cries(n_train + n_test, duration=1.0, random_state=0)
+    train = load_folder(write_folder(X[:n_train], y[:n_train], f"{tmp}/train", sr=16000))
+    test = load_folder(write_folder(X[n_train:], y[n_train:], f"{tmp}/test", sr=16000))
+    return train, test, 1.0
+
+
 def machine():
     """One line naming the date, CPU count and library versions of this run."""
     import keras

@@ -20,9 +20,8 @@ import numpy as np
 from joblib import Memory
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
-from _common import SEED_CRY, load_seed_cry, machine, mean_std
+from _common import SEED_CRY, load_split, machine, mean_std
 from sk_cry import make_cnn_pipeline, make_svm_pipeline
-from sk_cry.datasets import load_folder, make_cries, write_folder
 
 CONDITIONS = {"16 kHz as recorded": None, "band-matched 8 kHz": 4000.0}
 
@@ -30,16 +29,6 @@ CONDITIONS = {"16 kHz as recorded": None, "band-matched 8 kHz": 4000.0}
 def _scores(y_true, y_pred):
     return (accuracy_score(y_true, y_pred), balanced_accuracy_score(y_true, y_pred),
             f1_score(y_true, y_pred, average="macro"))
-
-
-def _data(args, tmp):
-    if args.smoke:
-        X, y = make_cries(24, duration=1.0, random_state=0)
-        train = load_folder(write_folder(X[:16], y[:16], f"{tmp}/train", sr=16000))
-        test = load_folder(write_folder(X[16:], y[16:], f"{tmp}/test", sr=16000))
-        return train, test, 1.0
-    train, test = load_seed_cry(args.data)
-    return train, test, 6.0
 
 
 def main(argv=None):
@@ -56,7 +45,7 @@ def main(argv=None):
     print(f"# reference_split: {machine()}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        train, test, duration = _data(args, tmp)
+        train, test, duration = load_split(args, tmp, 16, 8)
         print(f"# train {len(train.paths)} clips, test {len(test.paths)} clips, "
               f"{args.seeds} seeds, CNN {args.epochs} epochs")
         for condition, band in CONDITIONS.items():

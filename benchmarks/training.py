@@ -28,7 +28,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import StratifiedGroupKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 
-from _common import SEED_CRY, load_seed_cry, machine, mean_std
+from _common import SEED_CRY, load_split, machine, mean_std
 from sk_cry import (
     REFERENCE_TOPOLOGY,
     REFERENCE_TRAINING,
@@ -37,7 +37,6 @@ from sk_cry import (
     make_cnn_pipeline,
     make_svm_pipeline,
 )
-from sk_cry.datasets import load_folder, make_cries, write_folder
 
 PLAIN = dict(pooling="avg", **REFERENCE_TRAINING)
 STEPS = {
@@ -63,16 +62,6 @@ class _EpochClock(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.times.append(time.perf_counter() - self._start)
-
-
-def _data(args, tmp):
-    if args.smoke:
-        X, y = make_cries(32, duration=1.0, random_state=0)
-        train = load_folder(write_folder(X[:24], y[:24], f"{tmp}/train", sr=16000))
-        test = load_folder(write_folder(X[24:], y[24:], f"{tmp}/test", sr=16000))
-        return train, test, 1.0
-    train, test = load_seed_cry(args.data)
-    return train, test, 6.0
 
 
 def part_steps(args, train, test, duration):
@@ -164,7 +153,7 @@ def main(argv=None):
         args.folds, args.seeds, args.reference_seeds = 2, 1, 1
     print(f"# training: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
-        train, test, duration = _data(args, tmp)
+        train, test, duration = load_split(args, tmp, 24, 8)
         if args.part in ("steps", "both"):
             part_steps(args, train, test, duration)
         if args.part in ("reference", "both"):
