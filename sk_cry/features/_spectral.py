@@ -175,9 +175,8 @@ def _compute_maps(cls, params, X, n_jobs):
     parameters that change the numbers, and the waveforms themselves).
     """
     extractor = cls(**params)
-    n_bands = sum(n for _, n in extractor._bands())
-    n_frames = 1 + X.shape[1] // extractor.hop_length
-    out = np.empty((X.shape[0], n_bands * n_frames), np.float32)
+    out = np.empty((X.shape[0], int(np.prod(extractor._map_shape(X.shape[1])))),
+                   np.float32)
 
     def fill(start):
         maps = extractor._maps(X[start:start + _CHUNK])
@@ -228,9 +227,12 @@ class _MapExtractor(TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         X = validate_data(self, X, dtype=np.float32)
-        n_bands = sum(n for _, n in self._bands())
-        self.feature_shape_ = (n_bands, 1 + X.shape[1] // self.hop_length)
+        self.feature_shape_ = self._map_shape(X.shape[1])
         return self
+
+    def _map_shape(self, n_samples):
+        """``(n_bands, n_frames)`` of the map of an ``n_samples`` waveform."""
+        return (sum(n for _, n in self._bands()), 1 + n_samples // self.hop_length)
 
     def transform(self, X):
         """Compute the maps of every waveform.
