@@ -92,10 +92,11 @@ def test_error_survives_pickling_from_workers(tmp_path):
         AudioLoader(n_jobs=2).transform([tmp_path / "gone.wav", tmp_path / "gone2.wav"])
 
 
+@pytest.mark.parametrize("channels", [1, 2])
 @pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
-def test_decoding_matches_soundfile(tmp_path, subtype):
+def test_decoding_matches_soundfile(tmp_path, subtype, channels):
     """The int16 shortcut for PCM_16 gives libsndfile's own float samples."""
-    y = np.random.default_rng(0).uniform(-1, 1, size=(4000, 2)).astype(np.float32)
+    y = np.random.default_rng(0).uniform(-1, 1, size=(4000, channels)).astype(np.float32)
     path = tmp_path / f"{subtype}.wav"
     sf.write(path, y, 16000, subtype=subtype)
     want, _ = sf.read(path, dtype="float32", always_2d=True)

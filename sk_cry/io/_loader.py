@@ -17,17 +17,12 @@ from ..exceptions import AudioLoadError
 __all__ = ["AudioLoader", "load_audio"]
 
 _QUALITY = "HQ"  # librosa.resample's default (res_type="soxr_hq"), called directly
+_SCALE = np.float32(1 / 32768)  # libsndfile's int16 -> float scaling
+_CHUNK = 16  # clips per parallel task
 
 
 def _is_path(item):
     return isinstance(item, (str, os.PathLike, np.str_))
-
-
-def _fit_length(y, n_samples):
-    """Trim the end off, or pad the end with zeros, to exactly ``n_samples``."""
-    if y.shape[-1] >= n_samples:
-        return y[..., :n_samples]
-    return np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, n_samples - y.shape[-1])])
 
 
 def _band_limit(y, sr, max_bandwidth):
@@ -39,11 +34,23 @@ def _band_limit(y, sr, max_bandwidth):
     return soxr.resample(low, low_sr, sr, quality=_QUALITY)
 
 
-def _finish(y, source, *, orig_sr, sr, duration, max_bandwidth):
-    """Common tail of file and waveform loading: check, resample, band-limit, fix length."""
+def _finish_into(y, row, source, *, orig_sr, sr, max_bandwidth):
+    """Check, resample and band-limit ``y``, then write it into ``row``.
+
+    ``row`` gets the start of the audio, padded at the end with zeros. ``y`` may
+    hold int16 samples (a mono PCM_16 file): they are scaled by 1/32768 as
+    libsndfile would, straight into ``row`` when nothing else is to be done.
+    """
     if y.size == 0:
         raise AudioLoadError(source, "holds no samples (empty audio); remove it from X")
-    if not np.all(np.isfinite(y)):
+    if y.dtype == np.int16:
+        if orig_sr == sr and max_bandwidth is None:
+            n = min(y.shape[0], row.shape[0])
+            np.multiply(y[:n], _SCALE, out=row[:n])
+            row[n:] = 0
+            return
+        y = np.multiply(y, _SCALE, dtype=np.float32)
+    elif not np.all(np.isfinite(y)):
         raise AudioLoadError(
             source, "contains NaN or infinite samples; re-export or drop this clip"
         )
@@ -51,21 +58,33 @@ def _finish(y, source, *, orig_sr, sr, duration, max_bandwidth):
         y = soxr.resample(y, orig_sr, sr, quality=_QUALITY)
     if max_bandwidth is not None:
         y = _band_limit(y, sr, max_bandwidth)
-    n_samples = int(round(sr * duration))
-    return _fit_length(y.astype(np.float32, copy=False), n_samples)
+    n = min(y.shape[0], row.shape[0])
+    row[:n] = y[:n]
+    row[n:] = 0
 
 
-def _read(path):
-    """``soundfile.read(path, dtype="float32", always_2d=True)``, faster for PCM_16.
+def _decode(path):
+    """Mono samples of an audio file and its rate: int16 for mono PCM_16 files.
 
+    Other files: ``soundfile.read(dtype="float32")``, channels averaged.
     libsndfile converts 16-bit samples to float one at a time; numpy does the same
     scaling (by 1/32768, libsndfile's) about three times faster.
     """
-    with sf.SoundFile(path) as f:
-        if f.subtype != "PCM_16":
-            return f.read(dtype="float32", always_2d=True), f.samplerate
-        data = f.read(dtype="int16", always_2d=True)
-        return np.multiply(data, np.float32(1 / 32768), dtype=np.float32), f.samplerate
+    if not os.path.isfile(path):
+        raise AudioLoadError(path, "no such file; check the path (relative paths are "
+                             f"resolved from {os.getcwd()})")
+    try:
+        with sf.SoundFile(path) as f:
+            if f.subtype == "PCM_16" and f.channels == 1:
+                return f.read(dtype="int16"), f.samplerate
+            data = f.read(dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioLoadError(
+            path,
+            f"is not readable audio ({exc}); convert it to WAV, FLAC or OGG "
+            "(e.g. `ffmpeg -i in.mp3 out.wav`)",
+        ) from exc
+    return (data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)), f.samplerate
 
 
 def load_audio(path, *, sr=16000, duration=6.0, max_bandwidth=None):
@@ -104,22 +123,10 @@ def load_audio(path, *, sr=16000, duration=6.0, max_bandwidth=None):
     >>> load_audio(path, sr=16000, duration=2.0).shape
     (32000,)
     """
-    path = Path(path)
-    if not path.is_file():
-        raise AudioLoadError(path, "no such file; check the path (relative paths are "
-                             f"resolved from {os.getcwd()})")
-    try:
-        data, orig_sr = _read(path)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioLoadError(
-            path,
-            f"is not readable audio ({exc}); convert it to WAV, FLAC or OGG "
-            "(e.g. `ffmpeg -i in.mp3 out.wav`)",
-        ) from exc
-    return _finish(
-        data[:, 0] if data.shape[1] == 1 else data.mean(axis=1), path,
-        orig_sr=orig_sr, sr=sr, duration=duration, max_bandwidth=max_bandwidth,
-    )
+    y, orig_sr = _decode(path)
+    row = np.empty(int(round(sr * duration)), np.float32)
+    _finish_into(y, row, path, orig_sr=orig_sr, sr=sr, max_bandwidth=max_bandwidth)
+    return row
 
 
 class AudioLoader(TransformerMixin, BaseEstimator):
@@ -202,18 +209,17 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         items = self._as_items(X)
-        kwargs = dict(sr=self.sr, duration=self.duration,
-                      max_bandwidth=self.max_bandwidth)
+        kwargs = dict(sr=self.sr, max_bandwidth=self.max_bandwidth)
         out = np.empty((len(items), self.n_samples), np.float32)
 
-        def fill(i, item):
-            out[i] = self._load_one(i, item, kwargs)
+        def fill(start):
+            for i in range(start, min(start + _CHUNK, len(items))):
+                self._load_into(i, items[i], out[i], kwargs)
 
         # threads: libsndfile and soxr work outside the GIL, and each row is
         # written in place instead of being pickled back from another process
-        Parallel(n_jobs=self.n_jobs, require="sharedmem")(
-            delayed(fill)(i, item) for i, item in enumerate(items)
-        )
+        starts = range(0, len(items), _CHUNK)
+        Parallel(n_jobs=self.n_jobs, require="sharedmem")(delayed(fill)(s) for s in starts)
         return out
 
     @property
@@ -264,9 +270,11 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         return items
 
     @staticmethod
-    def _load_one(i, item, kwargs):
+    def _load_into(i, item, row, kwargs):
         if _is_path(item):
-            return load_audio(item, **kwargs)
+            y, orig_sr = _decode(item)
+            _finish_into(y, row, item, orig_sr=orig_sr, **kwargs)
+            return
         try:
             y = np.asarray(item, dtype=np.float32)
         except (TypeError, ValueError) as exc:
@@ -279,7 +287,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
                 f"X[{i}]", f"a waveform must be 1-D, got shape {y.shape}; "
                 "mix channels to mono first",
             )
-        return _finish(y, f"X[{i}]", orig_sr=kwargs["sr"], **kwargs)
+        _finish_into(y, row, f"X[{i}]", orig_sr=kwargs["sr"], **kwargs)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: ``sample0``, ``sample1``, ..."""
