@@ -219,7 +219,11 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         # threads: libsndfile and soxr work outside the GIL, and each row is
         # written in place instead of being pickled back from another process
         starts = range(0, len(items), _CHUNK)
-        Parallel(n_jobs=self.n_jobs, require="sharedmem")(delayed(fill)(s) for s in starts)
+        if len(starts) == 1:  # one task: skip joblib's set-up (a one-clip prediction)
+            fill(0)
+        else:
+            Parallel(n_jobs=self.n_jobs, require="sharedmem")(
+                delayed(fill)(s) for s in starts)
         return out
 
     @property
