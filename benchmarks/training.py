@@ -14,6 +14,7 @@ recorded) over several seeds: the reference topology with the reference's plain
 training vs the compact default: weights, seconds per epoch, accuracy.
 
     python benchmarks/training.py --part steps        # ~50 min on 2 cores
+    python benchmarks/training.py --part steps --steps 5   # SVM and the default only
     python benchmarks/training.py --part reference --reference-epochs 5   # ~20 min
     python benchmarks/training.py --smoke             # both parts, tiny synthetic data
 """
@@ -80,7 +81,9 @@ def part_steps(args, train, test, duration):
     rows.append(("SVM on MFCC mean/std (baseline)", scores, "-", "-"))
     print(f"# {len(paths)} clips, band-matched, {args.folds}-fold grouped CV, "
           f"CNN at most {args.epochs} epochs", flush=True)
-    for name, params in STEPS.items():
+    for number, (name, params) in enumerate(STEPS.items(), 1):
+        if args.steps and number not in args.steps:
+            continue
         start = time.perf_counter()
         model = make_pipeline(FeatureScaler(n_bands=141), CryCNNClassifier(
             epochs=args.epochs, random_state=0, **params))
@@ -143,6 +146,9 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--steps", type=int, nargs="*",
+                        help=f"which CNN rows of --part steps to run, 1-{len(STEPS)} "
+                             "(default: all; the SVM row always runs)")
     parser.add_argument("--reference-seeds", type=int, default=1,
                         help="seeds of the 51-M-weight reference network (slow)")
     parser.add_argument("--reference-epochs", type=int, default=40)

@@ -75,8 +75,9 @@ def build_residual_cnn(
 
     One branch per input map: [SpecAugment, training only] -> Conv(stem_kernel,
     stem_stride, valid) -> BatchNorm -> LeakyReLU, then ``n_blocks`` residual
-    blocks; with ``pooling="avg"`` or ``"stats"`` the stem and each block are
-    followed by 2x2 max pooling and the branch ends in global average pooling
+    blocks; with ``pooling="avg"`` or ``"stats"`` the stem convolution (before its
+    BatchNorm, to save three quarters of that work) and each block are followed
+    by 2x2 max pooling and the branch ends in global average pooling
     (``"avg"``) or mean and std over time (``"stats"``, :class:`StatsPooling`);
     with ``pooling="flatten"`` the full map is flattened (the reference). The
     branches are concatenated, then Dense(ReLU) -> Dropout -> Dense(softmax).
@@ -110,10 +111,10 @@ def build_residual_cnn(
         x = layers.Reshape((n_bands, n_frames, 1), name=f"b{i}_channel")(x)
         x = layers.Conv2D(filters, stem_kernel, strides=stem_stride, padding="valid",
                           name=f"b{i}_stem")(x)
+        if pooling != "flatten":  # pool first: BN and activation on a quarter of the map
+            x = layers.MaxPooling2D(2, padding="same", name=f"b{i}_stem_pool")(x)
         x = layers.BatchNormalization(name=f"b{i}_stem_bn")(x)
         x = layers.LeakyReLU(name=f"b{i}_stem_act")(x)
-        if pooling != "flatten":
-            x = layers.MaxPooling2D(2, padding="same", name=f"b{i}_stem_pool")(x)
         for j in range(n_blocks):
             x = _residual_block(x, filters, kernel_size, name=f"b{i}_res{j}")
             if pooling != "flatten":
