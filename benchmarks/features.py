@@ -2,7 +2,7 @@
 
 The reference loop: ``librosa.load`` each file, then one STFT for the MFCCs and
 another for the log-mel map. sk_cry: the CNN pipeline's first two steps,
-``AudioLoader(n_jobs=2)`` then ``MFCCMelExtractor(n_jobs=2)`` (one batched float32
+``AudioLoader(n_jobs=2)`` then ``MFCCMelExtractor(n_jobs=2)`` (one float32
 STFT per clip for both maps). Prints seconds, each sk_cry stage's share and the
 speed-up ratio, all measured in the same run (best of ``--repeats``, alternating).
 

@@ -418,7 +418,9 @@ class CryCNNClassifier(KerasClassifier):
         if kwargs or self._predict_callbacks or len(X) > _DIRECT_MAX:
             return super()._predict_raw(X, **kwargs)
         X, _ = self._validate_data(X=X, y=None)
-        inputs = [tf.convert_to_tensor(part) for part in self.feature_encoder_.transform(X)]
+        parts = self.feature_encoder_.transform(X)
+        inputs = [tf.convert_to_tensor(np.asarray(part, dtype=spec.dtype))
+                  for part, spec in zip(parts, self.model_.inputs)]
         return _compiled(self.model_)(inputs).numpy()
 
     def predict(self, X, **kwargs):
