@@ -30,6 +30,13 @@ def test_honest_eval_smoke():
     assert len(table) == 9  # 3 setups x (dummy, SVM, CNN)
 
 
+def test_choices_smoke():
+    out = _smoke("choices.py")
+    table = [line for line in out.stdout.splitlines() if line.startswith("| ")]
+    assert len(table) == 1 + 5  # header + FFT, dB, training batch, network twice
+    assert "ducc0.fft.r2c" in out.stdout and "XLA" in out.stdout
+
+
 def test_features_smoke():
     out = _smoke("features.py")
     assert "speed-up" in out.stdout and "same features: checked" in out.stdout
