@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import joblib
-import numpy as np
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from ..datasets import load_folder, make_cries, write_folder

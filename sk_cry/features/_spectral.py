@@ -1,7 +1,7 @@
 """MFCC and log-mel features: pure functions and the transformers that wrap them.
 
-All maps come from one float32 core that works clip by clip in buffers allocated
-once per batch (:class:`_Workspace`), so that no clip pays for fresh memory:
+All maps come from one float32 core that works clip by clip in buffers each
+thread keeps (:class:`_Workspace`), so that no clip pays for fresh memory:
 frames are windowed into one buffer, transformed by ``ducc0``'s real FFT into
 another, squared in place and projected on librosa's mel filter bank block by
 block (:func:`_mel_bank`). The numbers are librosa's (``center=True``, zero
@@ -32,7 +32,7 @@ __all__ = [
 
 _AMIN = np.float32(1e-10)  # librosa.power_to_db's floor
 _DB = np.float32(10 / np.log(10))  # 10 * log10(x) == _DB * log(x); log is ~4x faster
-_CHUNK = 16  # clips per parallel task (each task allocates its own ~3 MB workspace)
+_CHUNK = 16  # clips per parallel task
 
 
 @lru_cache(maxsize=8)

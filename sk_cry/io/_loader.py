@@ -2,7 +2,6 @@
 
 import os
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp

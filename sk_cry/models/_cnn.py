@@ -438,7 +438,8 @@ class CryCNNClassifier(KerasClassifier):
             return super().predict(X, **kwargs)
         # classes_[argmax] is what scikeras's label decoder returns, without the
         # millisecond its encoder pipeline takes on every call
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # first: raises NotFittedError before fit
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def predict_proba(self, X, **kwargs):
         """Class probabilities, of shape ``(n_samples, n_classes)``.
