@@ -135,10 +135,14 @@ def _log_mel_into(clip, out, work, *, top_db, **spectral):
     out -= _to_db(out, top_db)
 
 
-def _mfcc_into(clip, out, work, *, n_mfcc, top_db, **spectral):
-    _mel_power_into(clip, work.mel, work, **spectral)
-    _to_db(work.mel, top_db)
-    np.matmul(_dct_matrix(spectral["n_mels"], n_mfcc), work.mel, out=out)
+def _mfcc_into(clip, out, work, *, n_mfcc, top_db, mel=None, **spectral):
+    """MFCCs into ``out``; the dB mel map (ref=1) is left in ``mel`` (default: the
+    workspace's). Returns that map's peak in dB."""
+    mel = work.mel if mel is None else mel
+    _mel_power_into(clip, mel, work, **spectral)
+    peak = _to_db(mel, top_db)
+    np.matmul(_dct_matrix(spectral["n_mels"], n_mfcc), mel, out=out)
+    return peak
 
 
 def _fill_maps(clips, out, map_into, spectral):
@@ -516,8 +520,7 @@ class MFCCMelExtractor(MFCCExtractor):
 
     def _map_into(self, clip, out, work):
         n_mfcc = min(self.n_mfcc, self.n_mels)
-        mel = out[n_mfcc:]
-        _mel_power_into(clip, mel, work, **self._spectral())
-        peak = _to_db(mel, self.top_db)
-        np.matmul(_dct_matrix(self.n_mels, n_mfcc), mel, out=out[:n_mfcc])
-        mel -= peak
+        # the MFCCs' dB map, kept in place and shifted to its peak, is the log-mel map
+        out[n_mfcc:] -= _mfcc_into(clip, out[:n_mfcc], work, n_mfcc=self.n_mfcc,
+                                   top_db=self.top_db, mel=out[n_mfcc:],
+                                   **self._spectral())
