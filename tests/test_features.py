@@ -7,6 +7,7 @@ from sk_cry import (
     FeatureScaler,
     MelExtractor,
     MFCCExtractor,
+    AudioLoadError,
     MFCCMelExtractor,
     ParameterError,
     TimePooling,
@@ -105,7 +106,7 @@ def test_one_stft_gives_both_reference_maps(waves):
 
 
 def test_threads_change_nothing(waves):
-    X = np.concatenate([waves] * 3)  # several chunks
+    X = np.concatenate([waves] * 7)  # 21 clips: two chunks of work
     one = MFCCMelExtractor(n_jobs=1).fit_transform(X)
     np.testing.assert_array_equal(MFCCMelExtractor(n_jobs=2).fit_transform(X), one)
 
@@ -119,3 +120,17 @@ def test_other_settings_match_librosa(waves, n_fft, hop_length, n_mels):
     got = log_mel_spectrogram(clip, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
                               top_db=None)
     np.testing.assert_allclose(got, librosa.power_to_db(want, ref=np.max), atol=1e-3)
+
+
+@pytest.mark.parametrize("Extractor", [MelExtractor, MFCCExtractor, MFCCMelExtractor])
+@pytest.mark.parametrize("bad", [np.nan, -np.inf])
+def test_non_finite_sample_names_its_row(waves, Extractor, bad):
+    """Caught by the map's peak, not by a pass over the samples: check it still is."""
+    X = np.concatenate([waves] * 7)
+    X[19, 5000] = bad  # in the second chunk of 16 clips
+    ext = Extractor(n_jobs=2)
+    for call in (ext.fit_transform, ext.fit(waves).transform):
+        with pytest.raises(AudioLoadError, match=r"X\[19\].*NaN or infinite"):
+            call(X)
+    with pytest.raises(AudioLoadError, match=r"y\[1\].*NaN or infinite"):
+        log_mel_spectrogram(X[18:20])

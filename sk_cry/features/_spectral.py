@@ -26,6 +26,8 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 from threadpoolctl import ThreadpoolController
 
+from ..exceptions import AudioLoadError
+
 __all__ = [
     "log_mel_spectrogram", "mfcc", "MelExtractor", "MFCCExtractor", "MFCCMelExtractor",
 ]
@@ -76,47 +78,59 @@ def _dct_matrix(n_mels, n_mfcc):
 
 
 class _Workspace:
-    """Buffers for the maps of ``n_samples`` clips, reused clip after clip."""
+    """Buffers for the maps of ``n_samples`` clips, and fixed views into them.
 
-    def __init__(self, n_samples, *, n_fft, hop_length, n_mels, **_):
+    Reused clip after clip: the views (frames of the padded clip, the spectrum as
+    float32, the spectrum's columns under each block of mel filters) are made
+    once, so that one clip costs a few numpy calls, not dozens (each holds the
+    GIL that the other worker threads are waiting for).
+    """
+
+    def __init__(self, n_samples, *, sr, n_fft, hop_length, n_mels):
         n_frames = 1 + n_samples // hop_length
-        self.key = (n_samples, n_fft, hop_length, n_mels)
-        self.padded = np.zeros(n_samples + 2 * (n_fft // 2), np.float32)
+        half = n_fft // 2
+        self.key = (n_samples, sr, n_fft, hop_length, n_mels)
+        self.padded = np.zeros(n_samples + 2 * half, np.float32)
+        self.clip = self.padded[half:half + n_samples]  # center=True, zero padding
+        self.windows = np.lib.stride_tricks.sliding_window_view(
+            self.padded, n_fft)[::hop_length]
+        self.window = _window(n_fft)
         self.frames = np.empty((n_frames, n_fft), np.float32)
-        self.spectrum = np.empty((n_frames, n_fft // 2 + 1), np.complex64)
+        self.spectrum = np.empty((n_frames, half + 1), np.complex64)
+        self.parts = self.spectrum.view(np.float32)  # re, im, re, im, ...
+        self.bank = [(rows, self.parts[:, cols].T, block)
+                     for rows, cols, block in _mel_bank(sr, n_fft, n_mels)]
         self.mel = np.empty((n_mels, n_frames), np.float32)
 
 
 _LOCAL = threading.local()
 
 
-def _workspace(n_samples, *, n_fft, hop_length, n_mels, **_):
+def _workspace(n_samples, *, sr, n_fft, hop_length, n_mels):
     """This thread's workspace, kept from call to call.
 
     Fresh buffers cost more than the arithmetic for one clip (a new ~3 MB array
     is new memory pages): a one-clip prediction reuses the last call's.
     """
     work = getattr(_LOCAL, "work", None)
-    if work is None or work.key != (n_samples, n_fft, hop_length, n_mels):
-        work = _LOCAL.work = _Workspace(n_samples, n_fft=n_fft, hop_length=hop_length,
-                                        n_mels=n_mels)
+    if work is None or work.key != (n_samples, sr, n_fft, hop_length, n_mels):
+        work = _LOCAL.work = _Workspace(n_samples, sr=sr, n_fft=n_fft,
+                                        hop_length=hop_length, n_mels=n_mels)
     return work
 
 
-def _mel_power_into(y, out, work, *, sr, n_fft, hop_length, n_mels):
+def _mel_power_into(y, out, work):
     """Write the mel power spectrogram of one clip into ``out`` (n_mels, n_frames).
 
-    As ``librosa.feature.melspectrogram(y=y, ...)`` with its defaults otherwise.
+    As ``librosa.feature.melspectrogram(y=y, ...)`` with its defaults otherwise,
+    for the parameters ``work`` was made for.
     """
-    half = n_fft // 2
-    work.padded[half:half + y.shape[0]] = y  # center=True, zero padding
-    windows = np.lib.stride_tricks.sliding_window_view(work.padded, n_fft)
-    np.multiply(windows[::hop_length], _window(n_fft), out=work.frames)
+    work.clip[...] = y
+    np.multiply(work.windows, work.window, out=work.frames)
     ducc0.fft.r2c(work.frames, axes=(1,), out=work.spectrum, nthreads=1)
-    parts = work.spectrum.view(np.float32)  # re, im, re, im, ...
-    np.square(parts, out=parts)
-    for rows, cols, block in _mel_bank(sr, n_fft, n_mels):
-        np.matmul(block, parts[:, cols].T, out=out[rows])
+    np.square(work.parts, out=work.parts)
+    for rows, parts, block in work.bank:
+        np.matmul(block, parts, out=out[rows])
 
 
 def _to_db(S, top_db):
@@ -130,26 +144,41 @@ def _to_db(S, top_db):
     return peak
 
 
-def _log_mel_into(clip, out, work, *, top_db, **spectral):
-    _mel_power_into(clip, out, work, **spectral)
-    out -= _to_db(out, top_db)
-
-
-def _mfcc_into(clip, out, work, *, n_mfcc, top_db, mel=None, **spectral):
-    """MFCCs into ``out``; the dB mel map (ref=1) is left in ``mel`` (default: the
-    workspace's). Returns that map's peak in dB."""
-    mel = work.mel if mel is None else mel
-    _mel_power_into(clip, mel, work, **spectral)
-    peak = _to_db(mel, top_db)
-    np.matmul(_dct_matrix(spectral["n_mels"], n_mfcc), mel, out=out)
+def _log_mel_into(clip, out, work, *, top_db):
+    """The log-mel map (dB below its peak) into ``out``; returns the peak in dB."""
+    _mel_power_into(clip, out, work)
+    peak = _to_db(out, top_db)
+    out -= peak
     return peak
 
 
-def _fill_maps(clips, out, map_into, spectral):
-    """``map_into(clip, maps, work)`` for each clip and its slot of ``out``."""
+def _mfcc_into(clip, out, work, *, n_mfcc, top_db, mel=None):
+    """MFCCs into ``out``; the dB mel map (ref=1) is left in ``mel`` (default: the
+    workspace's). Returns that map's peak in dB."""
+    mel = work.mel if mel is None else mel
+    _mel_power_into(clip, mel, work)
+    peak = _to_db(mel, top_db)
+    np.matmul(_dct_matrix(mel.shape[0], n_mfcc), mel, out=out)
+    return peak
+
+
+def _fill_maps(clips, out, map_into, spectral, first=0, name="X"):
+    """``map_into(clip, maps, work)`` for each clip and its slot of ``out``.
+
+    ``map_into`` returns the map's peak in dB: NaN or infinite whenever the clip
+    holds a NaN or infinite sample, which is how bad input is caught without a
+    separate pass over every sample. ``clips[0]`` is ``{name}[{first}]`` to the
+    caller, for the error message.
+    """
     work = _workspace(clips.shape[-1], **spectral)
-    for clip, maps in zip(clips, out):
-        map_into(clip, maps, work)
+    with np.errstate(invalid="ignore", over="ignore"):  # bad clips raise below
+        peaks = [map_into(clip, maps, work) for clip, maps in zip(clips, out)]
+    for i, peak in enumerate(peaks):
+        if not np.isfinite(peak):
+            raise AudioLoadError(
+                f"{name}[{first + i}]", "contains NaN or infinite samples (or values too "
+                "large for a float32 power spectrum); drop or repair this clip",
+            )
 
 
 def _batch(y, n_bands, map_into, spectral):
@@ -159,7 +188,7 @@ def _batch(y, n_bands, map_into, spectral):
     n_frames = 1 + y.shape[-1] // spectral["hop_length"]
     out = np.empty((clips.shape[0], n_bands, n_frames), np.float32)
     with _threadpools().limit(limits=1, user_api="blas"):
-        _fill_maps(clips, out, map_into, spectral)
+        _fill_maps(clips, out, map_into, spectral, name="y")
     return out.reshape(y.shape[:-1] + out.shape[1:])
 
 
@@ -193,7 +222,7 @@ def log_mel_spectrogram(
     (128, 188)
     """
     spectral = dict(sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels)
-    return _batch(y, n_mels, partial(_log_mel_into, top_db=top_db, **spectral), spectral)
+    return _batch(y, n_mels, partial(_log_mel_into, top_db=top_db), spectral)
 
 
 def mfcc(
@@ -227,7 +256,7 @@ def mfcc(
         S = np.asarray(S, dtype=np.float32)
         return np.matmul(_dct_matrix(S.shape[-2], n_mfcc), S)
     spectral = dict(sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels)
-    fill = partial(_mfcc_into, n_mfcc=n_mfcc, top_db=top_db, **spectral)
+    fill = partial(_mfcc_into, n_mfcc=n_mfcc, top_db=top_db)
     return _batch(y, min(n_mfcc, n_mels), fill, spectral)
 
 
@@ -241,7 +270,7 @@ def _compute_maps(cls, params, X, n_jobs):
     out = np.empty((X.shape[0],) + extractor._map_shape(X.shape[1]), np.float32)
 
     def fill(start):
-        extractor._fill(X[start:start + _CHUNK], out[start:start + _CHUNK])
+        extractor._fill(X[start:start + _CHUNK], out[start:start + _CHUNK], start)
 
     starts = range(0, X.shape[0], _CHUNK)
     # small products, one BLAS thread: faster alone, and no nested threads in workers
@@ -287,14 +316,37 @@ class _MapExtractor(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
-        X = validate_data(self, X, dtype=np.float32)
-        self.feature_shape_ = self._map_shape(X.shape[1])
+        self._fit(X)
         return self
 
-    def _fill(self, X, out):
-        """Write the maps of the waveforms ``X`` into ``out`` (n_clips, n_bands, n_frames)."""
-        _fill_maps(X, out, self._map_into, self._spectral())
+    def fit_transform(self, X, y=None):
+        """Fit to ``X`` and return its maps, as ``fit(X).transform(X)``.
+
+        ``X`` is checked once: a NaN or infinite sample shows in its map's peak
+        (an ``AudioLoadError`` naming the row), so no separate pass over every
+        sample is made.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_samples)
+        y : ignored
+
+        Returns
+        -------
+        features : ndarray of shape (n_clips, n_bands * n_frames), dtype float32
+        """
+        return self._maps(self._fit(X, ensure_all_finite=False))
+
+    def _fit(self, X, ensure_all_finite=True):
+        self._validate_params()
+        X = validate_data(self, X, dtype=np.float32, ensure_all_finite=ensure_all_finite)
+        self.feature_shape_ = self._map_shape(X.shape[1])
+        return X
+
+    def _fill(self, X, out, first=0):
+        """Write the maps of the waveforms ``X`` into ``out`` (n_clips, n_bands,
+        n_frames); ``X[0]`` is row ``first`` of the caller's input."""
+        _fill_maps(X, out, self._map_into, self._spectral(), first)
 
     def _map_shape(self, n_samples):
         """``(n_bands, n_frames)`` of the map of an ``n_samples`` waveform."""
@@ -318,7 +370,11 @@ class _MapExtractor(TransformerMixin, BaseEstimator):
             Each row is one ``feature_shape_`` map, flattened band-major.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        # non-finite samples are caught by the kernels, without a pass of their own
+        X = validate_data(self, X, dtype=np.float32, reset=False, ensure_all_finite=False)
+        return self._maps(X)
+
+    def _maps(self, X):
         params = {k: v for k, v in self.get_params().items()
                   if k not in ("n_jobs", "memory")}
         compute = check_memory(self.memory).cache(_compute_maps, ignore=["n_jobs"])
@@ -402,7 +458,7 @@ class MelExtractor(_MapExtractor):
         return [("mel", self.n_mels)]
 
     def _map_into(self, clip, out, work):
-        _log_mel_into(clip, out, work, top_db=self.top_db, **self._spectral())
+        return _log_mel_into(clip, out, work, top_db=self.top_db)
 
 
 class MFCCExtractor(_MapExtractor):
@@ -467,8 +523,7 @@ class MFCCExtractor(_MapExtractor):
         return [("mfcc", min(self.n_mfcc, self.n_mels))]
 
     def _map_into(self, clip, out, work):
-        _mfcc_into(clip, out, work, n_mfcc=self.n_mfcc, top_db=self.top_db,
-                   **self._spectral())
+        return _mfcc_into(clip, out, work, n_mfcc=self.n_mfcc, top_db=self.top_db)
 
 
 class MFCCMelExtractor(MFCCExtractor):
@@ -521,6 +576,7 @@ class MFCCMelExtractor(MFCCExtractor):
     def _map_into(self, clip, out, work):
         n_mfcc = min(self.n_mfcc, self.n_mels)
         # the MFCCs' dB map, kept in place and shifted to its peak, is the log-mel map
-        out[n_mfcc:] -= _mfcc_into(clip, out[:n_mfcc], work, n_mfcc=self.n_mfcc,
-                                   top_db=self.top_db, mel=out[n_mfcc:],
-                                   **self._spectral())
+        peak = _mfcc_into(clip, out[:n_mfcc], work, n_mfcc=self.n_mfcc,
+                          top_db=self.top_db, mel=out[n_mfcc:])
+        out[n_mfcc:] -= peak
+        return peak
