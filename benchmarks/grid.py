@@ -35,9 +35,9 @@ class _Counter:
     def __enter__(self):
         counter = self
 
-        def counting(extractor, X, out):
+        def counting(extractor, X, out, *args):
             counter.clips += len(X)
-            return counter._fill(extractor, X, out)
+            return counter._fill(extractor, X, out, *args)
 
         MFCCMelExtractor._fill = counting
         return self
