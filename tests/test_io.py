@@ -102,3 +102,29 @@ def test_decoding_matches_soundfile(tmp_path, subtype, channels):
     want, _ = sf.read(path, dtype="float32", always_2d=True)
     got = load_audio(path, sr=16000, duration=0.25)
     np.testing.assert_array_equal(got, want.mean(axis=1))
+
+
+def _truncated(path):
+    data = path.read_bytes()
+    path.write_bytes(data[:-1001])  # the header still promises every sample
+
+
+@pytest.mark.parametrize("kind", ["plain", "wavex", "truncated", "stereo"])
+def test_wav_shortcut_reads_what_soundfile_reads(tmp_path, kind):
+    """Mono PCM_16 WAV goes through ``wave``; everything else, and any WAV it
+    cannot read cleanly, through soundfile. Both must give soundfile's samples."""
+    from sk_cry.io._loader import _read_pcm16_wav
+
+    channels = 2 if kind == "stereo" else 1
+    y = np.random.default_rng(1).uniform(-1, 1, size=(4000, channels))
+    path = tmp_path / "a.wav"
+    sf.write(path, y, 8000, subtype="PCM_16", format="WAVEX" if kind == "wavex" else "WAV")
+    if kind == "truncated":
+        _truncated(path)
+    want, _ = sf.read(path, dtype="float32", always_2d=True)
+    got = load_audio(path, sr=8000, duration=0.5)
+    n = want.shape[0]
+    np.testing.assert_array_equal(got[:n], want.mean(axis=1))
+    assert not got[n:].any()
+    if kind != "wavex":  # WAVE_FORMAT_EXTENSIBLE: wave reads it from Python 3.12 on
+        assert (_read_pcm16_wav(path) is not None) == (kind == "plain")

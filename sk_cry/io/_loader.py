@@ -1,6 +1,7 @@
 """Decode audio files (or accept waveforms) into fixed-length mono float32 rows."""
 
 import os
+import wave
 from numbers import Integral, Real
 
 import numpy as np
@@ -65,10 +66,19 @@ def _finish_into(y, row, source, *, orig_sr, sr, max_bandwidth):
 def _decode(path):
     """Mono samples of an audio file and its rate: int16 for mono PCM_16 files.
 
-    Other files: ``soundfile.read(dtype="float32")``, channels averaged.
-    libsndfile converts 16-bit samples to float one at a time; numpy does the same
-    scaling (by 1/32768, libsndfile's) about three times faster.
+    Mono 16-bit PCM WAV (the usual recording format) is read by the standard
+    library's ``wave`` module in one ``read``: 0.05 ms per seed-cry file against
+    0.13-0.18 ms through soundfile, whose dozen small C calls each give up and
+    take back the GIL, so that parallel threads queue behind each other (same
+    samples; ``tests/test_io.py`` compares them with ``soundfile.read``).
+    Anything else, and any WAV that ``wave`` does not read cleanly, goes to
+    ``soundfile.read(dtype="float32")``, channels averaged. libsndfile converts
+    16-bit samples to float one at a time; numpy does the same scaling (by
+    1/32768, libsndfile's) about three times faster, so int16 is kept here.
     """
+    samples = _read_pcm16_wav(path)
+    if samples is not None:
+        return samples
     if not os.path.isfile(path):
         raise AudioLoadError(path, "no such file; check the path (relative paths are "
                              f"resolved from {os.getcwd()})")
@@ -84,6 +94,21 @@ def _decode(path):
             "(e.g. `ffmpeg -i in.mp3 out.wav`)",
         ) from exc
     return (data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)), f.samplerate
+
+
+def _read_pcm16_wav(path):
+    """``(int16 samples, rate)`` of a mono 16-bit PCM WAV file, else None."""
+    try:
+        with wave.open(os.fspath(path), "rb") as w:
+            n = w.getnframes()
+            if w.getsampwidth() != 2 or w.getnchannels() != 1 or n == 0:
+                return None
+            data = w.readframes(n)
+            if len(data) != 2 * n:  # truncated: let libsndfile decide
+                return None
+            return np.frombuffer(data, "<i2"), w.getframerate()
+    except (wave.Error, EOFError, OSError, ValueError):
+        return None
 
 
 def load_audio(path, *, sr=16000, duration=6.0, max_bandwidth=None):
