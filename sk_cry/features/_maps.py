@@ -91,11 +91,14 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
-        samples, shape = self._to_samples(X)
-        scaled = self.scaler_.transform(samples).astype(X.dtype, copy=False)
-        return scaled.reshape(shape[0], shape[2], shape[1]).transpose(0, 2, 1).reshape(
-            X.shape
-        )
+        maps = as_band_maps(X, X.shape[1] if self.n_bands is None else self.n_bands)
+        # StandardScaler.transform's arithmetic, broadcast over each band's frames
+        # in one pass (no transposed copies: a one-clip prediction waits for it)
+        mean = self.mean_.astype(X.dtype)[:, np.newaxis]
+        scale = self.scale_.astype(X.dtype)[:, np.newaxis]
+        scaled = np.subtract(maps, mean)
+        scaled /= scale
+        return scaled.reshape(X.shape)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -266,7 +266,11 @@ def _compute_maps(cls, params, X, n_jobs):
     Module-level, so that ``joblib.Memory`` can cache it by its arguments (the
     parameters that change the numbers, and the waveforms themselves).
     """
-    extractor = cls(**params)
+    return _all_maps(cls(**params), X, n_jobs)
+
+
+def _all_maps(extractor, X, n_jobs):
+    """Maps of every row of ``X``, chunks of clips on ``n_jobs`` threads."""
     out = np.empty((X.shape[0],) + extractor._map_shape(X.shape[1]), np.float32)
 
     def fill(start):
@@ -375,6 +379,8 @@ class _MapExtractor(TransformerMixin, BaseEstimator):
         return self._maps(X)
 
     def _maps(self, X):
+        if self.memory is None:  # no cache key to build (a one-clip call waits for it)
+            return _all_maps(self, X, self.n_jobs)
         params = {k: v for k, v in self.get_params().items()
                   if k not in ("n_jobs", "memory")}
         compute = check_memory(self.memory).cache(_compute_maps, ignore=["n_jobs"])
