@@ -215,6 +215,11 @@ def log_mel_spectrogram(
     -------
     S_db : ndarray of shape (..., n_mels, 1 + n_samples // hop_length)
 
+    Raises
+    ------
+    AudioLoadError
+        If a clip holds a NaN or infinite sample (the message names it: ``y[i]``).
+
     Examples
     --------
     >>> import numpy as np
@@ -245,6 +250,11 @@ def mfcc(
     Returns
     -------
     M : ndarray of shape (..., n_mfcc, n_frames)
+
+    Raises
+    ------
+    AudioLoadError
+        If a clip holds a NaN or infinite sample (the message names it: ``y[i]``).
 
     Examples
     --------
@@ -372,6 +382,11 @@ class _MapExtractor(TransformerMixin, BaseEstimator):
         -------
         features : ndarray of shape (n_clips, n_bands * n_frames), dtype float32
             Each row is one ``feature_shape_`` map, flattened band-major.
+
+        Raises
+        ------
+        AudioLoadError
+            If a waveform holds a NaN or infinite sample (named as ``X[i]``).
         """
         check_is_fitted(self)
         # non-finite samples are caught by the kernels, without a pass of their own
