@@ -66,9 +66,13 @@ def test_feature_scaler_pools_each_band_over_time():
     np.testing.assert_allclose(scaler.mean_, maps.mean(axis=(0, 2)))
     np.testing.assert_allclose(scaler.scale_, maps.std(axis=(0, 2)))
     Z = scaler.transform(X).reshape(50, 3, 4)
-    # the wrapped StandardScaler's own transform, on (clip, frame) samples
-    want = scaler.scaler_.transform(maps.transpose(0, 2, 1).reshape(-1, 3))
-    np.testing.assert_allclose(Z, want.reshape(50, 4, 3).transpose(0, 2, 1), rtol=1e-12)
+    # the wrapped StandardScaler's own numbers, on (clip, frame) samples
+    for dtype in (np.float64, np.float32):
+        samples = maps.transpose(0, 2, 1).reshape(-1, 3).astype(dtype)
+        want = scaler.scaler_.transform(samples).reshape(50, 4, 3).transpose(0, 2, 1)
+        got = scaler.transform(X.astype(dtype)).reshape(50, 3, 4)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, want)
     np.testing.assert_allclose(Z.mean(axis=(0, 2)), 0, atol=1e-12)
     np.testing.assert_allclose(Z.std(axis=(0, 2)), 1)
     # statistics come from the training data only

@@ -92,12 +92,11 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
         maps = as_band_maps(X, X.shape[1] if self.n_bands is None else self.n_bands)
-        # StandardScaler.transform's arithmetic, broadcast over each band's frames
-        # in one pass (no transposed copies: a one-clip prediction waits for it)
-        mean = self.mean_.astype(X.dtype)[:, np.newaxis]
-        scale = self.scale_.astype(X.dtype)[:, np.newaxis]
-        scaled = np.subtract(maps, mean)
-        scaled /= scale
+        # StandardScaler.transform's arithmetic (statistics cast to X's dtype: the
+        # same numbers), broadcast over each band's frames instead of transposing
+        # every map to (frame, band) samples and back
+        scaled = np.subtract(maps, self.mean_.astype(X.dtype)[:, np.newaxis])
+        scaled /= self.scale_.astype(X.dtype)[:, np.newaxis]
         return scaled.reshape(X.shape)
 
     def __sklearn_tags__(self):
