@@ -1,5 +1,7 @@
 """The A/B timings behind issue #4's design choices, each pair interleaved in one run.
 
+- decoding mono 16-bit WAV files on two threads: the standard library's ``wave``
+  (what ``AudioLoader`` uses for them) vs ``soundfile.read``;
 - FFT of one clip's frames: ``ducc0.fft.r2c`` vs ``scipy.fft.rfft`` (float32);
 - dB: ``np.log`` times a constant vs ``np.log10`` on a mel map;
 - one training batch of 32 clips: the stem pooled before its BatchNorm and
@@ -15,15 +17,19 @@ of a noisy machine; prints the medians and their ratio.
 """
 
 import argparse
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import ducc0
 import keras
 import numpy as np
 import scipy.fft
+import soundfile as sf
 import tensorflow as tf
 
 from _common import machine
+from sk_cry.io._loader import _read_pcm16_wav
 from sk_cry.models import build_residual_cnn
 from sk_cry.models._cnn import _compiled, _residual_block
 from sk_cry.models._training import SpecAugment, StatsPooling
@@ -81,6 +87,22 @@ def main(argv=None):
     print(f"# choices: {machine()}")
     print("\n| choice | A | B | B / A |\n|---|---|---|---|")
     rng = np.random.default_rng(0)
+
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(2) as pool:
+        paths = [f"{tmp}/{i}.wav" for i in range(32)]
+        for path in paths:
+            sf.write(path, rng.uniform(-0.5, 0.5, 96000), 16000, subtype="PCM_16")
+        halves = [paths[:16], paths[16:]]
+
+        def decode_all(read):
+            list(pool.map(lambda half: [read(path) for path in half], halves))
+
+        medians = interleaved({
+            "wave": lambda: decode_all(_read_pcm16_wav),
+            "soundfile": lambda: decode_all(lambda p: sf.read(p, dtype="int16")),
+        }, max(repeats // 4, 3))
+        report("decode 32 mono 16-bit 6-s WAV files on 2 threads, per file",
+               {name: t / len(paths) for name, t in medians.items()})
 
     frames = rng.normal(size=(188, 2048)).astype(np.float32)
     spectrum = np.empty((188, 1025), np.complex64)
