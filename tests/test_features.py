@@ -4,10 +4,10 @@ import pytest
 from sklearn.pipeline import make_pipeline
 
 from sk_cry import (
+    AudioLoadError,
     FeatureScaler,
     MelExtractor,
     MFCCExtractor,
-    AudioLoadError,
     MFCCMelExtractor,
     ParameterError,
     TimePooling,

@@ -53,10 +53,8 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def __init__(self, n_bands=None):
         self.n_bands = n_bands
 
-    def _to_samples(self, X):
-        n_bands = X.shape[1] if self.n_bands is None else self.n_bands
-        maps = as_band_maps(X, n_bands)
-        return maps.transpose(0, 2, 1).reshape(-1, n_bands), maps.shape
+    def _band_maps(self, X):
+        return as_band_maps(X, X.shape[1] if self.n_bands is None else self.n_bands)
 
     def fit(self, X, y=None):
         """Learn one mean and one scale per band.
@@ -72,8 +70,10 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         X = validate_data(self, X, dtype=[np.float32, np.float64])
-        samples, _ = self._to_samples(X)
-        self.scaler_ = StandardScaler().fit(samples)
+        maps = self._band_maps(X)
+        # every (clip, frame) pair is one sample of n_bands values
+        self.scaler_ = StandardScaler().fit(
+            maps.transpose(0, 2, 1).reshape(-1, maps.shape[1]))
         self.mean_ = self.scaler_.mean_
         self.scale_ = self.scaler_.scale_
         return self
@@ -91,7 +91,7 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
-        maps = as_band_maps(X, X.shape[1] if self.n_bands is None else self.n_bands)
+        maps = self._band_maps(X)
         # StandardScaler.transform's arithmetic (statistics cast to X's dtype: the
         # same numbers), broadcast over each band's frames instead of transposing
         # every map to (frame, band) samples and back
