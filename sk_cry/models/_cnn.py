@@ -452,9 +452,15 @@ class CryCNNClassifier(KerasClassifier):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
+        outputs = self._predict_raw(X, **kwargs)
+        n_classes = len(self.classes_)
+        if self.target_type_ in ("binary", "multiclass") and outputs.shape[1:] == (n_classes,):
+            # the softmax already is one column per class; scikeras's decoder would
+            # also decode labels it then discards (a millisecond for one clip)
+            return outputs
         # scikeras 0.13 squeezes the result for a single sample to (n_classes,)
-        proba = super().predict_proba(X, **kwargs)
-        return np.asarray(proba).reshape(-1, len(self.classes_))
+        proba = self.target_encoder_.inverse_transform(outputs, return_proba=True)
+        return np.asarray(proba).reshape(-1, n_classes)
 
     def _validate_data(self, X=None, y=None, reset=False):
         if X is not None and sp.issparse(X):
