@@ -85,3 +85,19 @@ def test_one_clip_prediction_skips_model_predict_with_the_same_numbers():
     clf.set_params(random_state=1).fit(X, np.arange(80) % 2)
     np.testing.assert_allclose(clf.predict_proba(X[:1]), clf.predict_proba(X)[:1],
                                rtol=1e-5, atol=1e-6)
+
+
+def test_probabilities_and_labels_are_what_scikeras_decodes():
+    # predict_proba returns the softmax without scikeras's label decoding, and
+    # predict takes classes_[argmax]: both must agree with scikeras's own methods
+    from scikeras.wrappers import KerasClassifier
+
+    X = np.random.default_rng(1).normal(size=(12, 2 * 8)).astype("float32")
+    for labels in (["hungry", "other"], [3, 7, 9]):  # binary, multiclass (a fit: ~10 s)
+        y = np.asarray(labels)[np.arange(12) % len(labels)]
+        clf = CryCNNClassifier(input_bands=(1, 1), stem_kernel=1, filters=2, epochs=1,
+                               early_stopping=False, random_state=0).fit(X, y)
+        proba = clf.predict_proba(X)
+        assert proba.shape == (12, len(labels))
+        np.testing.assert_array_equal(proba, KerasClassifier.predict_proba(clf, X))
+        np.testing.assert_array_equal(clf.predict(X), KerasClassifier.predict(clf, X))
