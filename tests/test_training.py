@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scikeras.wrappers import KerasClassifier
 
 from sk_cry import CryCNNClassifier, ParameterError
 from sk_cry.models import SpecAugment, StatsPooling
@@ -90,8 +91,6 @@ def test_one_clip_prediction_skips_model_predict_with_the_same_numbers():
 def test_probabilities_and_labels_are_what_scikeras_decodes():
     # predict_proba returns the softmax without scikeras's label decoding, and
     # predict takes classes_[argmax]: both must agree with scikeras's own methods
-    from scikeras.wrappers import KerasClassifier
-
     X = np.random.default_rng(1).normal(size=(12, 2 * 8)).astype("float32")
     for labels in (["hungry", "other"], [3, 7, 9]):  # binary, multiclass (a fit: ~10 s)
         y = np.asarray(labels)[np.arange(12) % len(labels)]

@@ -456,7 +456,7 @@ class CryCNNClassifier(KerasClassifier):
         n_classes = len(self.classes_)
         if self.target_type_ in ("binary", "multiclass") and outputs.shape[1:] == (n_classes,):
             # the softmax already is one column per class; scikeras's decoder would
-            # also decode labels it then discards (a millisecond for one clip)
+            # also decode labels it then discards (0.45 ms of a one-clip predict)
             return outputs
         # scikeras 0.13 squeezes the result for a single sample to (n_classes,)
         proba = self.target_encoder_.inverse_transform(outputs, return_proba=True)
