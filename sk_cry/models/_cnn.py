@@ -331,6 +331,10 @@ class CryCNNClassifier(KerasClassifier):
             {"class_name": self.optimizer, "config": {"learning_rate": self.learning_rate}}
         )
         model.compile(optimizer=optimizer, loss=self.loss)
+        # the optimizer's slots made now, not inside the first traced training
+        # step: a tf.function that creates variables is traced twice, and that
+        # second trace was half of every fit (10.8 -> 5.9 s for a tiny network)
+        optimizer.build(model.trainable_variables)
         return model
 
     def _seed(self):
