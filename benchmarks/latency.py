@@ -7,7 +7,9 @@
   network called through a compiled function instead of ``Model.predict``).
 
 The networks' weights do not change the time, so they are trained for one epoch
-only. Prints the median and 90th percentile per call and the ratios.
+only. Prints the median and 90th percentile per call, the ratios, and where
+sk_cry's time goes: the pipeline's steps called one by one on the same clip (this
+machine's speed drifts, and the network's share is what drifts most).
 
     python benchmarks/latency.py            # a seed-cry test clip
     python benchmarks/latency.py --smoke    # synthetic clips, 5 calls
@@ -48,6 +50,18 @@ def _time(call, repeats):
     return 1000 * np.median(times), 1000 * np.percentile(times, 90)
 
 
+def _step_times(pipe, clip, repeats):
+    """Median ms of each step of ``pipe.predict([clip])``, the steps called one by one."""
+    times = {name: [] for name, _ in pipe.steps}
+    for _ in range(repeats + 1):  # the first round warms up
+        x = [clip]
+        for name, step in pipe.steps:
+            start = time.perf_counter()
+            x = step.predict(x) if name == pipe.steps[-1][0] else step.transform(x)
+            times[name].append(time.perf_counter() - start)
+    return {name: 1000 * np.median(t[1:]) for name, t in times.items()}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=lambda p: __import__("pathlib").Path(p),
@@ -79,6 +93,7 @@ def main(argv=None):
                 lambda: reference_predict(model, scaler, clip), args.repeats)
         rows["sk_cry pipeline.predict([path])"] = _time(lambda: pipe.predict([clip]),
                                                         args.repeats)
+        steps = _step_times(pipe, clip, args.repeats)
     print(f"\none clip ({clip.name if hasattr(clip, 'name') else clip}), "
           f"{args.repeats} calls each")
     print("| path | median ms | 90th percentile ms |")
@@ -88,6 +103,9 @@ def main(argv=None):
     (ref, _), (same_net, _), (ours, _) = rows.values()
     print(f"\nratios, same run: {ref / ours:.1f}x faster than the reference path, "
           f"{same_net / ours:.1f}x faster than the same network through Model.predict")
+    print("where sk_cry's time goes, the steps called one by one (median ms): "
+          + ", ".join(f"{name} {ms:.2f}" for name, ms in steps.items())
+          + f"; sum {sum(steps.values()):.1f}")
 
 
 if __name__ == "__main__":

@@ -61,3 +61,5 @@ def test_grid_smoke():
 def test_latency_smoke():
     out = _smoke("latency.py")
     assert "faster than the reference path" in out.stdout
+    assert "the steps called one by one (median ms): loader " in out.stdout
+    assert ", cnn " in out.stdout
