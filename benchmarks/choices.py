@@ -6,8 +6,9 @@
 - dB: ``np.log`` times a constant vs ``np.log10`` on a mel map;
 - one training batch of 32 clips: the stem pooled before its BatchNorm and
   activation (the default) vs after them (the first compact stem);
-- the network on one clip: a concrete graph function (what ``predict`` uses) vs
-  a ``tf.function`` vs the same with XLA (``jit_compile=True``).
+- the network on one clip and on 32: a LiteRT copy (what ``predict`` uses for
+  up to 64 clips) vs TensorFlow's graph runtime (a concrete function, what it
+  used before) and vs XLA (``jit_compile=True``).
 
 Each pair is timed call by call in alternation, so that both see the same state
 of a noisy machine; prints the medians and their ratio.
@@ -31,7 +32,7 @@ import tensorflow as tf
 from _common import machine
 from sk_cry.io._loader import _read_pcm16_wav
 from sk_cry.models import build_residual_cnn
-from sk_cry.models._cnn import _compiled, _residual_block
+from sk_cry.models._cnn import _LiteNetwork, _residual_block
 from sk_cry.models._training import SpecAugment, StatsPooling
 
 SHAPES = [(13, 188), (128, 188)]
@@ -132,23 +133,30 @@ def main(argv=None):
          for name, model in models.items()}, max(repeats // 8, 3)))
 
     model = models["stem pooled first (default)"]
-    clip = [tf.constant(part[:1]) for part in batch]
     specs = [tf.TensorSpec(x.shape, x.dtype) for x in model.inputs]
-    concrete = _compiled(model)
-    plain = tf.function(lambda parts: model(parts, training=False))
-    report("the network on one clip", interleaved({
-        "concrete function": lambda: concrete(clip).numpy(),
-        "tf.function": lambda: plain(clip).numpy(),
-    }, repeats))
+    graph = tf.function(lambda parts: model(parts, training=False)).get_concrete_function(
+        specs)
+    start = time.perf_counter()
+    lite = _LiteNetwork(model)
+    convert_s = time.perf_counter() - start
+    for n_clips in (1, 32):
+        parts = [part[:n_clips] for part in batch]
+        tensors = [tf.constant(part) for part in parts]
+        report(f"the network on {n_clips} clip{'s' * (n_clips > 1)} (LiteRT copy made "
+               f"in {convert_s:.1f} s)", interleaved({
+                   "LiteRT": lambda: lite(parts),
+                   "TF graph": lambda: graph(tensors).numpy(),
+               }, repeats if n_clips == 1 else max(repeats // 8, 3)))
     xla = tf.function(lambda parts: model(parts, training=False),
                       jit_compile=True).get_concrete_function(specs)
+    clip = [part[:1] for part in batch]
     start = time.perf_counter()
-    xla(clip)
+    xla([tf.constant(part) for part in clip])
     compile_s = time.perf_counter() - start
     report(f"the network on one clip (XLA compiled in {compile_s:.1f} s, "
            "again at every new batch size)", interleaved({
-               "concrete function": lambda: concrete(clip).numpy(),
-               "XLA": lambda: xla(clip).numpy(),
+               "LiteRT": lambda: lite(clip),
+               "XLA": lambda: xla([tf.constant(part) for part in clip]).numpy(),
            }, repeats))
 
 

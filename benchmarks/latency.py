@@ -4,7 +4,7 @@
   STFTs), then Keras ``Model.predict`` of the reference network (51 M weights);
 - the same features, but the compact network through ``Model.predict``;
 - sk_cry: ``pipeline.predict([path])`` of a fitted compact pipeline (one STFT, the
-  network called through a compiled function instead of ``Model.predict``).
+  network run by a LiteRT copy of it instead of ``Model.predict``).
 
 The networks' weights do not change the time, so they are trained for one epoch
 only. Prints the median and 90th percentile per call, the ratios, and where

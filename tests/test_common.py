@@ -56,9 +56,6 @@ EXPECTED_FAILED = {
         "multi-output, without DataConversionWarning",
         "check_requires_y_none": _SCIKERAS + ": fit(X, None) fails inside its "
         "target encoder with a generic message",
-        "check_methods_sample_order_invariance": "float32 Keras inference: batch "
-        "composition can change probabilities by ~1e-7, above the check's rtol "
-        "(passes on some runs)",
     },
 }
 

@@ -1,12 +1,14 @@
 """The CNN's training machinery: augmentation, pooling, batches, early stopping."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from scikeras.wrappers import KerasClassifier
 
 from sk_cry import CryCNNClassifier, ParameterError
 from sk_cry.models import SpecAugment, StatsPooling
-from sk_cry.models._cnn import _COMPILED
+from sk_cry.models._cnn import _LITE
 from sk_cry.models._training import TrainingBatches
 
 
@@ -75,17 +77,30 @@ def test_early_stopping_needs_clips_of_every_class():
 def test_one_clip_prediction_skips_model_predict_with_the_same_numbers():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 2 * 16)).astype("float32")
+    y = np.arange(80) % 2
+    # both inputs have the same shape: a LiteRT copy that swapped them would differ
     clf = CryCNNClassifier(input_bands=(1, 1), stem_kernel=1, filters=4, epochs=2,
-                           early_stopping=False, random_state=0).fit(X, np.arange(80) % 2)
+                           early_stopping=False, random_state=0).fit(X, y)
     batch = clf.predict_proba(X)  # 80 clips: through Model.predict
-    one = clf.predict_proba(X[:1])  # compiled direct call
-    assert clf.model_ in _COMPILED
+    one = clf.predict_proba(X[:1])  # the LiteRT copy
+    assert clf.model_ in _LITE
     np.testing.assert_allclose(one, batch[:1], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(clf.predict_proba(X[:7]), batch[:7], rtol=1e-5, atol=1e-6)
-    # a refit builds a new network: the compiled call must follow it
-    clf.set_params(random_state=1).fit(X, np.arange(80) % 2)
+    np.testing.assert_allclose(clf.predict_proba(X[1:2]), batch[1:2], rtol=1e-5, atol=1e-6)
+    # more training changes the weights: the copy must follow them
+    clf.partial_fit(X, y)
+    assert not np.allclose(clf.predict_proba(X), batch, atol=1e-4)
+    np.testing.assert_allclose(clf.predict_proba(X[:3]), clf.predict_proba(X)[:3],
+                               rtol=1e-5, atol=1e-6)
+    # a refit builds a new network: so must the copy
+    clf.set_params(random_state=1).fit(X, y)
     np.testing.assert_allclose(clf.predict_proba(X[:1]), clf.predict_proba(X)[:1],
                                rtol=1e-5, atol=1e-6)
+    # one copy serves threads one call at a time
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda i: clf.predict_proba(X[i:i + 1 + i % 3]), range(24)))
+    for i, proba in enumerate(answers):
+        np.testing.assert_array_equal(proba, clf.predict_proba(X[i:i + 1 + i % 3]))
 
 
 def test_probabilities_and_labels_are_what_scikeras_decodes():
