@@ -8,6 +8,7 @@ from scikeras.wrappers import KerasClassifier
 
 from sk_cry import CryCNNClassifier, ParameterError
 from sk_cry.models import SpecAugment, StatsPooling
+from sk_cry.models import _cnn
 from sk_cry.models._cnn import _LITE
 from sk_cry.models._training import TrainingBatches
 
@@ -74,7 +75,7 @@ def test_early_stopping_needs_clips_of_every_class():
                          validation_fraction=0.2).fit(X, [0, 0, 0, 0, 1])
 
 
-def test_one_clip_prediction_skips_model_predict_with_the_same_numbers():
+def test_one_clip_prediction_skips_model_predict_with_the_same_numbers(monkeypatch):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 2 * 16)).astype("float32")
     y = np.arange(80) % 2
@@ -101,6 +102,12 @@ def test_one_clip_prediction_skips_model_predict_with_the_same_numbers():
         answers = list(pool.map(lambda i: clf.predict_proba(X[i:i + 1 + i % 3]), range(24)))
     for i, proba in enumerate(answers):
         np.testing.assert_array_equal(proba, clf.predict_proba(X[i:i + 1 + i % 3]))
+    # a network too large to convert quickly (the reference's) keeps Model.predict
+    monkeypatch.setattr(_cnn, "_LITE_MAX_WEIGHTS", clf.count_params() - 1)
+    _LITE.clear()
+    np.testing.assert_allclose(clf.predict_proba(X[:2]), clf.predict_proba(X)[:2],
+                               rtol=1e-5, atol=1e-6)
+    assert _LITE[clf.model_] is None
 
 
 def test_probabilities_and_labels_are_what_scikeras_decodes():
