@@ -150,13 +150,14 @@ def main(argv=None):
     xla = tf.function(lambda parts: model(parts, training=False),
                       jit_compile=True).get_concrete_function(specs)
     clip = [part[:1] for part in batch]
+    tensors = [tf.constant(part) for part in clip]
     start = time.perf_counter()
-    xla([tf.constant(part) for part in clip])
+    xla(tensors)
     compile_s = time.perf_counter() - start
     report(f"the network on one clip (XLA compiled in {compile_s:.1f} s, "
            "again at every new batch size)", interleaved({
                "LiteRT": lambda: lite(clip),
-               "XLA": lambda: xla([tf.constant(part) for part in clip]).numpy(),
+               "XLA": lambda: xla(tensors).numpy(),
            }, repeats))
 
 

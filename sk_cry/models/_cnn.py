@@ -57,7 +57,7 @@ REFERENCE_TRAINING = dict(
 _POOLINGS = ("avg", "stats", "flatten")
 _DIRECT_MAX = 64  # predictions for at most this many clips bypass Model.predict
 # ... on a LiteRT copy, for networks of at most this many weights: converting
-# takes 0.5 s for the default's 24 k, 2 s for 1.8 M, 55 s and 7 GB of memory for
+# takes 0.4-0.9 s for the default's 24 k, 2 s for 1.8 M, 55 s and 7 GB of memory for
 # the reference's 51 M (measured 2026-11-26)
 _LITE_MAX_WEIGHTS = 2_000_000
 
@@ -159,11 +159,11 @@ def _training_steps(model):
 class _LiteNetwork:
     """``model(inputs, training=False)`` converted to LiteRT, for a few clips a call.
 
-    The network's weights are frozen into a LiteRT flatbuffer (0.6 s for the
+    The network's weights are frozen into a LiteRT flatbuffer (0.4-0.9 s for the
     default network) and run by LiteRT's interpreter on the calling thread: one
-    clip in 0.2-0.3 ms, where TensorFlow's graph runtime takes 2-5 ms, most of it
-    handing each small convolution to its thread pool and back (see the
-    README's Performance section). The outputs match TensorFlow's to about 1e-6.
+    clip in 0.2-0.7 ms, where TensorFlow's graph runtime takes 2-5 ms, most of it
+    handing each small operation to its thread pool and back (see the README's
+    Performance section). The outputs match TensorFlow's to about 1e-6.
     """
 
     def __init__(self, model):
@@ -297,12 +297,13 @@ class CryCNNClassifier(KerasClassifier):
     Notes
     -----
     Predictions for up to 64 clips run on a LiteRT copy of the network (one clip
-    in about 0.3 ms instead of 2-5 ms through TensorFlow; the same probabilities
-    to about 1e-6), converted at the first such call after a fit (0.5-2 s;
-    networks over 2 M weights, such as the reference's, keep ``Model.predict``).
-    The copy is made again after any further training (``partial_fit``, a
-    warm-started ``fit``, or ``model_.fit``), but not after weights are assigned
-    to ``model_`` by hand (``set_weights``), which the estimator does not support.
+    in well under a millisecond instead of 2-5 ms through TensorFlow; the same
+    probabilities to about 1e-6), converted at the first such call after a fit
+    (0.4-2 s; networks over 2 M weights, such as the reference's, keep
+    ``Model.predict``). The copy is made again after any further training
+    (``partial_fit``, a warm-started ``fit``, or ``model_.fit``), but not after
+    weights are assigned to ``model_`` by hand (``set_weights``), which the
+    estimator does not support.
 
     Examples
     --------
