@@ -32,7 +32,8 @@ import tensorflow as tf
 from _common import machine
 from sk_cry.io._loader import _read_pcm16_wav
 from sk_cry.models import build_residual_cnn
-from sk_cry.models._cnn import _LiteNetwork, _residual_block
+from sk_cry.models._lite import _LiteNetwork
+from sk_cry.models._network import _residual_block
 from sk_cry.models._training import SpecAugment, StatsPooling
 
 SHAPES = [(13, 188), (128, 188)]
@@ -70,7 +71,7 @@ def stem_first_model():
         x = layers.LeakyReLU()(x)
         x = layers.MaxPooling2D(2, padding="same")(x)
         for j in range(2):
-            x = _residual_block(x, 16, 3, name=f"b{i}_res{j}")
+            x = _residual_block(x, 16, 3, False, name=f"b{i}_res{j}")
             x = layers.MaxPooling2D(2, padding="same")(x)
         inputs.append(inp)
         heads.append(StatsPooling()(x))

@@ -6,7 +6,8 @@
     a 5-class task where no recording shortcut separates the classes.
 
 Each is 5-fold stratified CV through ``sk_cry.evaluate``: balanced accuracy per
-fold and mean, 95 % bootstrap interval, chance level, permutation p-value, verdict.
+fold, and of the pooled out-of-fold predictions with its 95 % bootstrap interval,
+chance level and permutation p-value, verdict.
 
     python benchmarks/honest_eval.py           # the real data (~25 min on 2 cores)
     python benchmarks/honest_eval.py --smoke   # tiny synthetic stand-in
@@ -93,7 +94,7 @@ def main(argv=None):
                 print(f"  {model_name} ({time.perf_counter() - start:.0f} s): {result}",
                       flush=True)
                 rows.append((name, model_name, result))
-    print("\n| setup | model | balanced accuracy (folds) | 95 % CI | chance | p | "
+    print("\n| setup | model | balanced accuracy, pooled (folds) | 95 % CI | chance | p | "
           "macro F1 |")
     print("|---|---|---|---|---|---|---|")
     for name, model_name, r in rows:

@@ -39,7 +39,10 @@ from sk_cry import (
     make_svm_pipeline,
 )
 
-PLAIN = dict(pooling="avg", **REFERENCE_TRAINING)
+# the compact network trained as plainly as the reference (fixed epochs, constant
+# learning rate, no augmentation), each improvement then added on top
+PLAIN = dict(pooling="avg", augment=False, mixup=0.0, early_stopping=False,
+             lr_schedule="constant")
 STEPS = {
     "compact CNN, plain training": PLAIN,
     "+ early stopping, cosine LR": {**PLAIN, "early_stopping": True,
@@ -109,7 +112,7 @@ def part_reference(args, train, test, duration):
     X_train, X_test = front.fit_transform(train.paths), front.transform(test.paths)
     models = {
         f"reference (flatten, plain training, {args.reference_epochs} epochs)": (
-            dict(**REFERENCE_TOPOLOGY, **REFERENCE_TRAINING), args.reference_seeds,
+            {**REFERENCE_TOPOLOGY, **REFERENCE_TRAINING}, args.reference_seeds,
             args.reference_epochs),
         f"compact default (at most {args.epochs} epochs)": ({}, args.seeds, args.epochs),
     }
@@ -121,7 +124,7 @@ def part_reference(args, train, test, duration):
         for seed in range(seeds):
             clock = _EpochClock()
             model = make_pipeline(FeatureScaler(n_bands=141), CryCNNClassifier(
-                epochs=epochs, random_state=seed, callbacks=[clock], **params))
+                **{**params, "epochs": epochs, "random_state": seed, "callbacks": [clock]}))
             model.fit(X_train, train.target)
             accs.append(accuracy_score(test.target, model.predict(X_test)))
             per_epoch.append(np.median(clock.times[1:] or clock.times))  # 1st: tracing
@@ -151,7 +154,8 @@ def main(argv=None):
                              "(default: all; the SVM row always runs)")
     parser.add_argument("--reference-seeds", type=int, default=1,
                         help="seeds of the 51-M-weight reference network (slow)")
-    parser.add_argument("--reference-epochs", type=int, default=40)
+    parser.add_argument("--reference-epochs", type=int,
+                        default=REFERENCE_TRAINING["epochs"])
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args(argv)
     if args.smoke:

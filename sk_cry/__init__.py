@@ -1,43 +1,38 @@
-"""sk_cry: scikit-learn compatible infant-cry audio classification."""
+"""sk_cry: scikit-learn compatible infant-cry audio classification.
 
-from . import datasets
-from .evaluation import audit, evaluate
+Every public name loads on first use (``lazy_loader``, as librosa and
+scikit-image do): ``import sk_cry`` imports neither scikit-learn nor librosa,
+and only the CNN imports TensorFlow.
+"""
+
+import lazy_loader as lazy
+
 from .exceptions import AudioLoadError, DatasetError, ParameterError, SkCryError
-from .features import (
-    FeatureScaler,
-    MelExtractor,
-    MFCCExtractor,
-    MFCCMelExtractor,
-    TimePooling,
-)
-from .io import AudioLoader
-from .models import (
-    REFERENCE_TOPOLOGY,
-    REFERENCE_TRAINING,
-    CryCNNClassifier,
-    make_cnn_pipeline,
-    make_svm_pipeline,
-)
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AudioLoadError",
-    "AudioLoader",
-    "CryCNNClassifier",
-    "DatasetError",
-    "FeatureScaler",
-    "MFCCExtractor",
-    "MFCCMelExtractor",
-    "MelExtractor",
-    "ParameterError",
-    "REFERENCE_TOPOLOGY",
-    "REFERENCE_TRAINING",
-    "SkCryError",
-    "TimePooling",
-    "audit",
-    "datasets",
-    "evaluate",
-    "make_cnn_pipeline",
-    "make_svm_pipeline",
-]
+__getattr__, _, _lazy_all = lazy.attach(
+    __name__,
+    submodules=["datasets", "evaluation", "features", "io", "models"],
+    submod_attrs={
+        "evaluation": ["audit", "evaluate"],
+        "features": [
+            "FeatureScaler", "MelExtractor", "MFCCExtractor", "MFCCMelExtractor",
+            "TimePooling",
+        ],
+        "io": ["AudioLoader"],
+        "models": [
+            "REFERENCE_TOPOLOGY", "REFERENCE_TRAINING", "CryCNNClassifier",
+            "make_cnn_pipeline", "make_svm_pipeline",
+        ],
+    },
+)
+
+__all__ = sorted(
+    set(_lazy_all) - {"features", "io", "models", "evaluation"}
+    | {"AudioLoadError", "DatasetError", "ParameterError", "SkCryError"}
+)
+
+
+def __dir__():
+    return sorted(set(_lazy_all) | set(__all__))

@@ -64,3 +64,11 @@ def test_latency_smoke():
     assert "faster than the reference path" in out.stdout
     assert "the steps called one by one (median ms): loader " in out.stdout
     assert ", cnn " in out.stdout
+
+
+def test_startup_smoke():
+    out = _smoke("startup.py")
+    assert "| import sk_cry | " in out.stdout and "less memory" in out.stdout
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| audit")
+            or line.startswith("| SVM grid")]
+    assert len(rows) == 2

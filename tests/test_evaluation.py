@@ -4,10 +4,21 @@ import librosa
 import numpy as np
 import pytest
 import soundfile as sf
+from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import (
+    KFold,
+    StratifiedKFold,
+    cross_val_predict,
+    cross_val_score,
+    permutation_test_score,
+)
+from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 
 from sk_cry import audit, evaluate, make_svm_pipeline
 from sk_cry.datasets import make_cries
+from sk_cry.exceptions import ParameterError
 
 SR = 16000
 
@@ -53,6 +64,34 @@ def test_sample_rate_confound_is_flagged(cries, tmp_path):
     assert found and found[0].severity == "critical" and found[0].score > 0.9
     assert "sample rate" in found[0].message
     assert _problems(report, "bandwidth")
+
+
+def test_channels_and_bit_depth_are_a_format_finding(cries, tmp_path):
+    X, y = cries
+
+    def stereo_24bit(folder):
+        # class 1: stereo 24-bit FLAC; class 0: mono 16-bit WAV; all at 16 kHz
+        folder.mkdir()
+        paths = []
+        for i, (x, label) in enumerate(zip(X, y)):
+            if label:
+                path = folder / f"clip_{i:03d}.flac"
+                sf.write(path, np.stack([x, x], axis=1), SR, subtype="PCM_24")
+            else:
+                path = folder / f"clip_{i:03d}.wav"
+                sf.write(path, x, SR, subtype="PCM_16")
+            paths.append(str(path))
+        return paths
+
+    report = audit(stereo_24bit(tmp_path / "mixed"), y)
+    found = _problems(report, "format")
+    messages = " | ".join(f.message for f in found)
+    for label in ("channel count", "bit depth / codec", "file format"):
+        assert f"the {label} alone predicts the label" in messages, str(report)
+    assert all(f.severity == "critical" and f.score > 0.9 for f in found)
+    # the sample rate is the same everywhere: only the info line, under its kind
+    assert [str(f) for f in report.by_kind("sample_rate")] == [
+        "[info] sample_rate: every file has sample rate 16000"]
 
 
 def test_upsampled_band_is_flagged_at_equal_sample_rate(cries, tmp_path):
@@ -149,3 +188,94 @@ def test_grouped_evaluation_removes_identity_leak():
     assert leaky.balanced_accuracy > 0.9 and leaky.verdict.startswith("Above")
     assert honest.grouped and honest.verdict.startswith("NOT")
     assert honest.balanced_accuracy < 0.75
+
+
+def _noisy_problem(n=70, seed=0):
+    """A weak signal in 3 features; 70 clips do not split evenly into 4 folds."""
+    rng = np.random.default_rng(seed)
+    y = (np.arange(n) % 3 == 0).astype(int)  # unbalanced: 24 vs 46
+    X = rng.normal(size=(n, 3)) + 0.8 * y[:, None]
+    return X, y
+
+
+def test_headline_is_the_pooled_out_of_fold_score():
+    X, y = _noisy_problem()
+    # unstratified folds differ in class balance, which parts the pooled score
+    # from the mean of the fold scores (0.705 against 0.742 here)
+    cv = KFold(4, shuffle=True, random_state=3)
+    result = evaluate(GaussianNB(), X, y, cv=cv, n_permutations=199)
+    pooled = cross_val_predict(GaussianNB(), X, y, cv=cv)
+    expected = balanced_accuracy_score(y, pooled)
+    assert result.statistic == "pooled"
+    assert result.balanced_accuracy == pytest.approx(expected, abs=1e-12)
+    np.testing.assert_array_equal(result.oof_predictions, pooled)
+    assert result.ci[0] <= result.balanced_accuracy <= result.ci[1]
+    # the folds are still reported, with their mean under its own name, and
+    # here that mean is a different number from the headline
+    folds = cross_val_score(GaussianNB(), X, y, cv=cv, scoring="balanced_accuracy")
+    np.testing.assert_allclose(result.balanced_accuracy_folds, folds)
+    assert result.balanced_accuracy_fold_mean == pytest.approx(folds.mean())
+    assert abs(result.balanced_accuracy_fold_mean - expected) > 0.02
+    assert f"balanced accuracy {expected:.3f} (pooled out-of-fold" in str(result)
+    assert f"balanced accuracy {expected:.2f} (pooled" in result.verdict
+    assert len(result.fit_time) == len(result.score_time) == 4
+    assert np.all(result.fit_time > 0)
+    assert result.n_scored == len(y)
+
+
+def test_refit_headline_is_the_fold_mean_its_p_value_tests():
+    X, y = _noisy_problem()
+    cv = KFold(4, shuffle=True, random_state=3)
+    result = evaluate(GaussianNB(), X, y, cv=cv, n_permutations=19,
+                      permutation="refit", random_state=5)
+    score, _, p_value = permutation_test_score(
+        GaussianNB(), X, y, cv=cv, n_permutations=19,
+        scoring="balanced_accuracy", random_state=5)
+    assert result.statistic == "fold_mean"
+    assert result.balanced_accuracy == pytest.approx(score)
+    assert result.balanced_accuracy == pytest.approx(result.balanced_accuracy_fold_mean)
+    assert result.p_value == pytest.approx(p_value)
+    assert result.ci[0] <= result.balanced_accuracy <= result.ci[1]
+    assert "(mean over folds)" in result.verdict
+
+
+def test_parallel_folds_give_the_same_result():
+    X, y = _noisy_problem()
+    one = evaluate(GaussianNB(), X, y, cv=4, n_permutations=99, n_jobs=1)
+    # a list, as a list of paths would be: indexed the same way in the workers
+    two = evaluate(GaussianNB(), list(X), y, cv=4, n_permutations=99, n_jobs=2)
+    for name in ("balanced_accuracy", "ci", "p_value", "f1_macro"):
+        assert getattr(one, name) == getattr(two, name), name
+    np.testing.assert_array_equal(one.oof_predictions, two.oof_predictions)
+    np.testing.assert_array_equal(one.balanced_accuracy_folds, two.balanced_accuracy_folds)
+
+
+class _NeedsTheMarker(GaussianNB):
+    """Refuses to fit when clip 0 (the only one with column 3 set) is held out."""
+
+    def fit(self, X, y, sample_weight=None):
+        if not np.any(X[:, 3] == 1):
+            raise ValueError("the marker clip is not in this training set")
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_a_failing_fold_raises_or_is_left_out():
+    X, y = _noisy_problem()
+    X = np.c_[X, np.arange(len(y)) == 0]
+    cv = StratifiedKFold(4, shuffle=True, random_state=3)
+    with pytest.raises(ValueError, match="marker clip"):
+        evaluate(_NeedsTheMarker(), X, y, cv=cv, n_permutations=9, error_score="raise")
+    with pytest.warns(FitFailedWarning, match="1 fits failed"):
+        result = evaluate(_NeedsTheMarker(), X, y, cv=cv, n_permutations=99)
+    failed, held_out = next((k, test) for k, (_, test) in enumerate(cv.split(X, y))
+                            if 0 in test)
+    assert result.n_scored == len(y) - len(held_out)
+    assert result.n_failed_folds == 1 and np.isnan(result.balanced_accuracy_folds[failed])
+    assert np.all(result.oof_predictions[held_out] == -1)
+    kept = result.oof_predictions >= 0
+    assert result.balanced_accuracy == pytest.approx(
+        balanced_accuracy_score(y[kept], result.oof_predictions[kept]))
+    assert result.confusion_matrix.sum() == result.n_scored
+    assert f"scored {result.n_scored} of {len(y)} clips: 1 of 4 folds failed" in str(result)
+    with pytest.raises(ParameterError, match="error_score must be 'raise' or np.nan"):
+        evaluate(GaussianNB(), X, y, error_score=0.0)

@@ -128,3 +128,97 @@ def test_wav_shortcut_reads_what_soundfile_reads(tmp_path, kind):
     assert not got[n:].any()
     if kind != "wavex":  # WAVE_FORMAT_EXTENSIBLE: wave reads it from Python 3.12 on
         assert (_read_pcm16_wav(path) is not None) == (kind == "plain")
+
+
+@pytest.fixture
+def two_wavs(tmp_path):
+    """Two real 16-bit WAV files (at 8 and 16 kHz) and their rows from a list."""
+    paths = [tmp_path / "low.wav", tmp_path / "high.wav"]
+    sf.write(paths[0], _tone(300, 8000, 0.6), 8000, subtype="PCM_16")
+    sf.write(paths[1], _tone(700, 16000, 0.8), 16000, subtype="PCM_16")
+    want = AudioLoader(duration=1.0).fit_transform([str(p) for p in paths])
+    assert want.shape == (2, 16000) and np.all(want.any(axis=1))
+    return paths, want
+
+
+@pytest.mark.parametrize("form", [
+    "tuple of Path", "array of str", "array of object", "(n, 1) array of str",
+    "(n, 1) array of Path",
+])
+def test_path_containers_give_the_list_rows(two_wavs, form):
+    paths, want = two_wavs
+    X = {
+        "tuple of Path": tuple(paths),
+        "array of str": np.array([str(p) for p in paths]),
+        "array of object": np.array(paths, dtype=object),
+        "(n, 1) array of str": np.array([[str(p)] for p in paths]),
+        "(n, 1) array of Path": np.array(paths, dtype=object).reshape(-1, 1),
+    }[form]
+    loader = AudioLoader(duration=1.0)
+    np.testing.assert_array_equal(loader.fit(X).transform(X), want)
+
+
+@pytest.mark.parametrize("form", ["Series of str", "Series of Path", "DataFrame of str",
+                                  "DataFrame of Path"])
+def test_pandas_column_of_paths_gives_the_list_rows(two_wavs, form):
+    pd = pytest.importorskip("pandas")
+    paths, want = two_wavs
+    column = [str(p) for p in paths] if form.endswith("str") else paths
+    # a non-default index, as a row subset of a larger table would have
+    X = pd.Series(column, index=[7, 3], name="path")
+    if form.startswith("DataFrame"):
+        X = X.to_frame()
+        assert X.shape == (2, 1)
+    np.testing.assert_array_equal(AudioLoader(duration=1.0).fit_transform(X), want)
+
+
+def test_dataframe_column_of_waveforms(two_wavs):
+    """A one-column DataFrame whose cells hold whole waveforms (as a table of
+    decoded audio would) gives the same rows as the list of those waveforms."""
+    pd = pytest.importorskip("pandas")
+    waves = [_tone(300, 16000, 0.5), _tone(700, 16000, 1.2)]
+    want = AudioLoader(duration=1.0).fit_transform(waves)
+    X = pd.DataFrame({"audio": pd.Series(waves, dtype=object)})
+    np.testing.assert_array_equal(AudioLoader(duration=1.0).fit_transform(X), want)
+
+
+def test_several_columns_of_paths_are_refused(two_wavs):
+    paths, _ = two_wavs
+    loader = AudioLoader(duration=1.0)
+    # the fix names the column that holds the paths, not just the first one
+    table = np.array([["hungry", str(paths[0])], ["other", str(paths[1])]], dtype=object)
+    with pytest.raises(AudioLoadError, match=r"X: has 2 columns .*e\.g\. X\[:, 1\]"):
+        loader.transform(table)
+    with pytest.raises(AudioLoadError, match="pass only the column of file paths"):
+        loader.fit(np.array([[str(p), str(p)] for p in paths]))
+    # numbers held as objects stay waveforms, one per row, as before
+    rows = loader.transform(np.ones((2, 5), dtype=object))
+    assert rows.shape == (2, 16000) and np.all(rows[:, :5] == 1) and not rows[:, 5:].any()
+
+
+def test_dataframe_of_several_columns_is_refused(two_wavs):
+    pd = pytest.importorskip("pandas")
+    paths, _ = two_wavs
+    loader = AudioLoader(duration=1.0)
+    df = pd.DataFrame({"label": [1, 0], "path": paths})
+    with pytest.raises(AudioLoadError,
+                       match=r"X: has 2 columns \('label', 'path'\) .*e\.g\. X\['path'\]"):
+        loader.transform(df)
+    with pytest.raises(AudioLoadError, match=r"e\.g\. X\['a'\]"):  # no path in row 0
+        loader.transform(pd.DataFrame({"a": ["x", "y"], "b": ["z", "w"]}))
+    # a numeric DataFrame is waveforms, one per row (as set_output="pandas" gives)
+    waves = pd.DataFrame(np.ones((2, 5)), columns=[f"sample{i}" for i in range(5)])
+    np.testing.assert_array_equal(loader.transform(waves),
+                                  loader.transform(np.ones((2, 5))))
+
+
+def test_svm_pipeline_fits_and_predicts_on_a_dataframe(cry_folder):
+    pd = pytest.importorskip("pandas")
+    from sk_cry import make_svm_pipeline
+
+    X = pd.DataFrame({"path": cry_folder.paths})
+    from_list = make_svm_pipeline(duration=1.0).fit(cry_folder.paths, cry_folder.target)
+    model = make_svm_pipeline(duration=1.0).fit(X, cry_folder.target)
+    pred = model.predict(X.iloc[::-1])  # a reordered index, as a CV split gives
+    np.testing.assert_array_equal(pred, from_list.predict(cry_folder.paths[::-1]))
+    assert model.score(X, cry_folder.target) > 0.9  # the synthetic classes separate

@@ -9,6 +9,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_sco
 
 from sk_cry import (
     REFERENCE_TOPOLOGY,
+    REFERENCE_TRAINING,
     CryCNNClassifier,
     ParameterError,
     make_cnn_pipeline,
@@ -94,12 +95,31 @@ def test_band_mismatch_is_a_clear_error():
         CryCNNClassifier(input_bands=(3, 4), epochs=1).fit(X, [0, 1, 0, 1])
 
 
-def test_reference_topology_has_about_51m_parameters():
-    reference = build_residual_cnn([(13, 188), (128, 188)], 2, **REFERENCE_TOPOLOGY)
-    compact = build_residual_cnn([(13, 188), (128, 188)], 2)
-    assert 50e6 < reference.count_params() < 53e6
-    assert compact.count_params() < 0.5e6
-    assert reference.count_params() / compact.count_params() > 100
+def test_reference_topology_is_the_reference_network():
+    # the reference notebook's model.summary(): 51,282,690 weights for its two
+    # inputs and two classes (4x4 residual convolutions with biases, no dropout)
+    reference = build_residual_cnn([(13, 188), (128, 188)], 2, **{
+        k: v for k, v in REFERENCE_TOPOLOGY.items()})
+    assert reference.count_params() == 51_282_690
+    assert not any("dropout" in layer.name for layer in reference.layers)
+    assert reference.get_layer("b0_res0_conv1").kernel.shape[:2] == (4, 4)
+    assert build_residual_cnn([(13, 188), (128, 188)], 2).count_params() < 0.5e6
+
+
+def test_reference_training_is_the_reference_training():
+    clf = CryCNNClassifier(**REFERENCE_TRAINING)
+    assert (clf.epochs, clf.batch_size, clf.learning_rate) == (10, 16, 1e-3)
+    assert clf.loss == "sparse_categorical_crossentropy" and clf.class_weight is None
+    assert not (clf.augment or clf.mixup or clf.early_stopping)
+    # integer labels straight into the sparse loss; the optimizer is Adam at 1e-3
+    X = np.random.default_rng(0).normal(size=(12, 2 * 8)).astype("float32")
+    clf.set_params(input_bands=(1, 1), stem_kernel=1, filters=2, epochs=1,
+                   random_state=0).fit(X, np.arange(12) % 2)
+    assert type(clf.model_.optimizer).__name__ == "Adam"
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(1e-3)
+    assert clf.predict_proba(X).shape == (12, 2)
+    with pytest.raises(ParameterError, match="mixup=0.2 blends one-hot targets"):
+        clone(clf).set_params(mixup=0.2).fit(X, np.arange(12) % 2)
 
 
 def test_svm_pipeline_accepts_any_classifier(cry_folder):
@@ -110,3 +130,46 @@ def test_svm_pipeline_accepts_any_classifier(cry_folder):
     assert scores.mean() > 0.8
     with pytest.raises(TypeError, match="given with a classifier"):
         make_svm_pipeline(classifier=LogisticRegression(), C=2.0)
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"features__n_mels": 64}, r"makes maps of 13 \+ 64 bands .* scaler__n_bands=141"),
+    ({"features__n_mfcc": 20}, r"makes maps of 20 \+ 128 bands .* scaler__n_bands=141"),
+    ({"features__n_mfcc": 200}, r"makes maps of 128 \+ 128 bands"),
+    ({"loader__sr": 8000}, r"loader__sr=8000 but features__sr=16000"),
+    ({"features__n_mels": 64, "scaler__n_bands": 77},
+     r"cnn__input_bands=\(13, 128\); .* set cnn__input_bands=\(13, 64\)"),
+])
+def test_steps_that_disagree_on_the_layout_raise_at_fit(cry_folder, params, match):
+    pipe = make_cnn_pipeline(**FAST).set_params(**params)
+    with pytest.raises(ParameterError, match=match):
+        pipe.fit(cry_folder.paths, cry_folder.target)
+
+
+def test_svm_steps_that_disagree_raise_at_fit(cry_folder):
+    pipe = make_svm_pipeline(duration=1.0).set_params(mfcc__n_mfcc=20)
+    with pytest.raises(ParameterError, match="pool__n_bands=13"):
+        pipe.fit(cry_folder.paths, cry_folder.target)
+    pipe = make_svm_pipeline(duration=1.0).set_params(mfcc__sr=8000)
+    with pytest.raises(ParameterError, match="loader__sr=16000 but mfcc__sr=8000"):
+        pipe.fit(cry_folder.paths, cry_folder.target)
+
+
+def test_band_counts_set_together_work_end_to_end(cry_folder):
+    pipe = make_cnn_pipeline(**{**FAST, "epochs": 1}).set_params(
+        features__n_mels=40, features__n_mfcc=50, scaler__n_bands=80,
+        cnn__input_bands=(40, 40))
+    pipe.fit(cry_folder.paths, cry_folder.target)
+    assert pipe["features"].feature_shape_[0] == 80
+    assert pipe.predict_proba(cry_folder.paths[:3]).shape == (3, 2)
+
+
+def test_svm_pipeline_has_calibrated_probabilities(cry_folder):
+    pipe = make_svm_pipeline(duration=1.0).fit(cry_folder.paths, cry_folder.target)
+    proba = pipe.predict_proba(cry_folder.paths)
+    assert proba.shape == (30, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # predict is the argmax of the probabilities (SVC(probability=True) may differ)
+    np.testing.assert_array_equal(pipe.predict(cry_folder.paths),
+                                  pipe.classes_[proba.argmax(axis=1)])
+    assert not hasattr(make_svm_pipeline(probability=False), "predict_proba")

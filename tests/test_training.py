@@ -8,8 +8,8 @@ from scikeras.wrappers import KerasClassifier
 
 from sk_cry import CryCNNClassifier, ParameterError
 from sk_cry.models import SpecAugment, StatsPooling
-from sk_cry.models import _cnn
-from sk_cry.models._cnn import _LITE
+from sk_cry.models import _lite
+from sk_cry.models._lite import _COPIES
 from sk_cry.models._training import TrainingBatches
 
 
@@ -84,7 +84,7 @@ def test_one_clip_prediction_skips_model_predict_with_the_same_numbers(monkeypat
                            early_stopping=False, random_state=0).fit(X, y)
     batch = clf.predict_proba(X)  # 80 clips: through Model.predict
     one = clf.predict_proba(X[:1])  # the LiteRT copy
-    assert clf.model_ in _LITE
+    assert clf.model_ in _COPIES
     np.testing.assert_allclose(one, batch[:1], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(clf.predict_proba(X[:7]), batch[:7], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(clf.predict_proba(X[1:2]), batch[1:2], rtol=1e-5, atol=1e-6)
@@ -103,11 +103,11 @@ def test_one_clip_prediction_skips_model_predict_with_the_same_numbers(monkeypat
     for i, proba in enumerate(answers):
         np.testing.assert_array_equal(proba, clf.predict_proba(X[i:i + 1 + i % 3]))
     # a network too large to convert quickly (the reference's) keeps Model.predict
-    monkeypatch.setattr(_cnn, "_LITE_MAX_WEIGHTS", clf.count_params() - 1)
-    _LITE.clear()
+    monkeypatch.setattr(_lite, "MAX_WEIGHTS", clf.count_params() - 1)
+    _COPIES.clear()
     np.testing.assert_allclose(clf.predict_proba(X[:2]), clf.predict_proba(X)[:2],
                                rtol=1e-5, atol=1e-6)
-    assert _LITE[clf.model_] is None
+    assert _COPIES[clf.model_] is None
 
 
 def test_probabilities_and_labels_are_what_scikeras_decodes():
@@ -135,3 +135,84 @@ def test_optimizer_slots_exist_before_the_first_training_step():
     assert int(optimizer.iterations.numpy()) == 0
     n_weights = len(clf.model_.trainable_variables)
     assert len(optimizer.variables) >= 2 * n_weights  # Adam: two slots per weight
+
+
+# scikeras's routed parameters: each one is honoured or refused by name
+_X = np.random.default_rng(3).normal(size=(16, 2 * 8)).astype("float32")
+_Y = np.arange(16) % 2
+_TINY = dict(input_bands=(1, 1), stem_kernel=1, filters=2, epochs=2, batch_size=4,
+             early_stopping=False, random_state=0)
+
+
+def test_fit_arguments_reach_model_fit():
+    clf = CryCNNClassifier(**_TINY, fit__steps_per_epoch=1).fit(_X, _Y)
+    assert int(clf.model_.optimizer.iterations.numpy()) == 2  # 2 epochs of 1 step
+    clf = CryCNNClassifier(**_TINY, fit__batch_size=8).fit(_X, _Y)
+    assert int(clf.model_.optimizer.iterations.numpy()) == 4  # not 2 x 16 / 4
+    with pytest.raises(ParameterError, match="fit__nonsense is not an argument"):
+        CryCNNClassifier(**_TINY, fit__nonsense=1).fit(_X, _Y)
+    with pytest.raises(ParameterError, match="fit__validation_data.*validation_fraction"):
+        CryCNNClassifier(**_TINY, fit__validation_data=(_X, _Y)).fit(_X, _Y)
+
+
+def test_optimizer_arguments_reach_the_optimizer():
+    clf = CryCNNClassifier(**_TINY, optimizer__beta_1=0.5).fit(_X, _Y)
+    assert float(clf.model_.optimizer.beta_1) == 0.5
+    clf = CryCNNClassifier(**_TINY, optimizer="sgd", optimizer__momentum=0.9,
+                           learning_rate=0.05, lr_schedule="constant").fit(_X, _Y)
+    assert type(clf.model_.optimizer).__name__ == "SGD"
+    assert float(clf.model_.optimizer.momentum) == pytest.approx(0.9)
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.05, rel=1e-6)
+    with pytest.raises(ParameterError, match="optimizer__learning_rate.*set learning_rate"):
+        CryCNNClassifier(**_TINY, optimizer__learning_rate=0.1).fit(_X, _Y)
+
+
+def test_metrics_are_compiled_and_recorded():
+    clf = CryCNNClassifier(**_TINY, metrics=["accuracy"]).fit(_X, _Y)
+    assert len(clf.history_["accuracy"]) == 2
+
+
+def test_callbacks_are_called():
+    import keras
+
+    class Epochs(keras.callbacks.Callback):
+        seen = 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            Epochs.seen += 1
+
+    CryCNNClassifier(**_TINY, callbacks=[Epochs()]).fit(_X, _Y)
+    assert Epochs.seen == 2
+    CryCNNClassifier(**_TINY, fit__callbacks=[Epochs()]).fit(_X, _Y)
+    assert Epochs.seen == 4
+
+
+def test_validation_split_is_refused_with_the_parameter_to_use():
+    with pytest.raises(ParameterError, match="validation_split=0.2 is not supported.*"
+                       "validation_fraction"):
+        CryCNNClassifier(**_TINY, validation_split=0.2).fit(_X, _Y)
+
+
+def test_shuffle_false_keeps_the_training_order():
+    batches = TrainingBatches([_X], _Y, None, batch_size=4, shuffle=False, seed=0)
+    for _ in range(2):
+        np.testing.assert_array_equal(batches[0][0][0], _X[:4])
+        batches.on_epoch_end()
+    shuffled = TrainingBatches([_X], _Y, None, batch_size=4, seed=0)
+    assert not np.array_equal(shuffled[0][0][0], _X[:4])
+    # ... and the estimator passes it on: the same seed, another batch order
+    params = dict(_TINY, augment=False, mixup=0.0, dropout=0.0)
+    a = CryCNNClassifier(**params, shuffle=False).fit(_X, _Y).predict_proba(_X)
+    b = CryCNNClassifier(**params, shuffle=True).fit(_X, _Y).predict_proba(_X)
+    assert not np.allclose(a, b)
+
+
+def test_parameters_are_validated_at_fit():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    for bad in ({"pooling": "max"}, {"dropout": 1.5}, {"lr_schedule": "step"},
+                {"epochs": 0}):
+        with pytest.raises(InvalidParameterError, match=next(iter(bad))):
+            CryCNNClassifier(**{**_TINY, **bad}).fit(_X, _Y)
+    with pytest.raises(ParameterError, match="optimizer must be a Keras optimizer name"):
+        CryCNNClassifier(**_TINY, optimizer=object()).fit(_X, _Y)

@@ -5,12 +5,10 @@ import sys
 import time
 from pathlib import Path
 
-import joblib
-from sklearn.model_selection import StratifiedKFold, cross_val_score
+from ._quiet import native_logs_filtered
 
-from ..datasets import load_folder, make_cries, write_folder
-from ..evaluation import audit
-from ..models import make_cnn_pipeline, make_svm_pipeline
+# Each command imports what it needs when it runs, so that `sk-cry --help` and
+# `sk-cry audit` never load TensorFlow (4 s and 700 MB).
 
 __all__ = ["main"]
 
@@ -21,6 +19,12 @@ def _say(start, message):
 
 def demo(args):
     """Synthetic cries -> WAV files -> CV of CNN vs SVM -> save -> predict."""
+    import joblib
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from ..datasets import load_folder, make_cries, write_folder
+    from ..models import make_cnn_pipeline, make_svm_pipeline
+
     start = time.perf_counter()
     out = Path(args.out)
     X, y = make_cries(args.n_samples, duration=args.duration, class_sep=args.class_sep,
@@ -66,6 +70,9 @@ def demo(args):
 
 def audit_folder(args):
     """Audit a folder of recordings and print the report."""
+    from ..datasets import load_folder
+    from ..evaluation import audit
+
     data = load_folder(args.folder, args.labels_csv)
     print(f"auditing {len(data.paths)} files, classes {', '.join(data.target_names)}"
           + (f", {len(set(data.groups))} groups" if data.groups is not None else ""),
@@ -100,7 +107,8 @@ def main(argv=None):
     p.add_argument("--n-jobs", type=int, default=-1, help="files scanned in parallel")
     p.set_defaults(func=audit_folder)
     args = parser.parse_args(argv)
-    return args.func(args)
+    with native_logs_filtered():
+        return args.func(args)
 
 
 if __name__ == "__main__":

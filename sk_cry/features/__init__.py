@@ -1,6 +1,6 @@
 """Features: waveforms -> MFCC and log-mel maps, and band-wise transforms of them."""
 
-from ._layout import as_band_maps, split_bands
+from ._layout import as_band_maps, band_layout, split_bands
 from ._maps import FeatureScaler, TimePooling
 from ._spectral import (
     MelExtractor,
@@ -17,6 +17,7 @@ __all__ = [
     "MFCCMelExtractor",
     "TimePooling",
     "as_band_maps",
+    "band_layout",
     "log_mel_spectrogram",
     "mfcc",
     "split_bands",

@@ -3,14 +3,31 @@
 Every sk_cry extractor flattens a ``(n_bands, n_frames)`` map band-major (C order),
 so band ``b`` is the contiguous run of columns ``b * n_frames : (b + 1) * n_frames``.
 Maps that share a frame count (MFCC and log-mel from one hop length) can then be
-concatenated by a ``FeatureUnion`` and split again by band counts alone.
+concatenated by a ``FeatureUnion`` and split again by band counts alone;
+:func:`band_layout` is the one place that says how many bands each map has.
 """
 
 import numpy as np
 
 from ..exceptions import ParameterError
 
-__all__ = ["as_band_maps", "split_bands"]
+__all__ = ["as_band_maps", "band_layout", "split_bands"]
+
+
+def band_layout(n_mfcc, n_mels):
+    """Band counts of the MFCC map and of the log-mel map, in this order.
+
+    There are at most as many MFCCs as mel bands (the DCT of ``n_mels`` values
+    has ``n_mels`` coefficients), so ``n_mfcc`` is clamped to ``n_mels``.
+
+    Examples
+    --------
+    >>> band_layout(13, 128)
+    (13, 128)
+    >>> band_layout(40, 32)
+    (32, 32)
+    """
+    return min(n_mfcc, n_mels), n_mels
 
 
 def as_band_maps(X, n_bands):

@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted, check_memory, validate_dat
 from threadpoolctl import ThreadpoolController
 
 from ..exceptions import AudioLoadError
+from ._layout import band_layout
 
 __all__ = [
     "log_mel_spectrogram", "mfcc", "MelExtractor", "MFCCExtractor", "MFCCMelExtractor",
@@ -267,7 +268,7 @@ def mfcc(
         return np.matmul(_dct_matrix(S.shape[-2], n_mfcc), S)
     spectral = dict(sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels)
     fill = partial(_mfcc_into, n_mfcc=n_mfcc, top_db=top_db)
-    return _batch(y, min(n_mfcc, n_mels), fill, spectral)
+    return _batch(y, band_layout(n_mfcc, n_mels)[0], fill, spectral)
 
 
 def _compute_maps(cls, params, X, n_jobs):
@@ -400,6 +401,12 @@ class _MapExtractor(TransformerMixin, BaseEstimator):
                   if k not in ("n_jobs", "memory")}
         compute = check_memory(self.memory).cache(_compute_maps, ignore=["n_jobs"])
         return compute(type(self), params, X, self.n_jobs)
+
+    def get_band_counts(self):
+        """Band count of each map in an output row, in order (``[13, 128]`` for
+        :class:`MFCCMelExtractor`'s defaults); their sum is what a
+        :class:`~sk_cry.FeatureScaler` after this step needs as ``n_bands``."""
+        return [n for _, n in self._bands()]
 
     def get_feature_names_out(self, input_features=None):
         """Column names ``<map><band>_t<frame>``, e.g. ``mfcc0_t0``, ``mel5_t3``."""
@@ -541,7 +548,7 @@ class MFCCExtractor(_MapExtractor):
         self.memory = memory
 
     def _bands(self):
-        return [("mfcc", min(self.n_mfcc, self.n_mels))]
+        return [("mfcc", band_layout(self.n_mfcc, self.n_mels)[0])]
 
     def _map_into(self, clip, out, work):
         return _mfcc_into(clip, out, work, n_mfcc=self.n_mfcc, top_db=self.top_db)
@@ -592,10 +599,10 @@ class MFCCMelExtractor(MFCCExtractor):
     """
 
     def _bands(self):
-        return super()._bands() + [("mel", self.n_mels)]
+        return list(zip(("mfcc", "mel"), band_layout(self.n_mfcc, self.n_mels)))
 
     def _map_into(self, clip, out, work):
-        n_mfcc = min(self.n_mfcc, self.n_mels)
+        n_mfcc = band_layout(self.n_mfcc, self.n_mels)[0]
         # the MFCCs' dB map, kept in place and shifted to its peak, is the log-mel map
         peak = _mfcc_into(clip, out[:n_mfcc], work, n_mfcc=self.n_mfcc,
                           top_db=self.top_db, mel=out[n_mfcc:])

@@ -25,6 +25,36 @@ def _is_path(item):
     return isinstance(item, (str, os.PathLike, np.str_))
 
 
+def _one_column(X, columns):
+    """The clips of a 2-D non-numeric ``X``: its only column, or ``X`` unchanged.
+
+    A one-column DataFrame, or an ``(n, 1)`` array, of paths (or of waveform
+    objects) becomes its column: iterated as rows, each clip would be a 1-element
+    array, neither a path nor a waveform. Several columns are refused when ``X``
+    is a DataFrame or its first row holds a path (paths beside labels, say); a 2-D
+    object array of numbers stays what it was, one waveform per row.
+    """
+    if X.shape[1] == 1:
+        return X[:, 0]
+    row = X[0] if X.shape[0] else []
+    strings = [j for j, v in enumerate(row) if _is_path(v)]
+    if columns is None and not strings:
+        return X
+    # suggest the column that looks like file names ("a.wav") over labels ("hungry")
+    named = [j for j in strings if os.path.splitext(os.fspath(row[j]))[1]]
+    j = (named or strings or [0])[0]
+    if columns is not None:
+        names = list(columns)
+        shown = ", ".join(map(repr, names[:5])) + (", ..." if len(names) > 5 else "")
+        fix = f"X[{names[j]!r}]"
+    else:
+        shown, fix = "", f"X[:, {j}]"
+    raise AudioLoadError(
+        "X", f"has {X.shape[1]} columns{f' ({shown})' if shown else ''} and is not "
+        f"numeric waveforms; pass only the column of file paths, e.g. {fix}",
+    )
+
+
 def _band_limit(y, sr, max_bandwidth):
     """Remove every frequency above ``max_bandwidth`` Hz, keeping the rate ``sr``."""
     low_sr = int(round(2 * max_bandwidth))
@@ -157,7 +187,8 @@ class AudioLoader(TransformerMixin, BaseEstimator):
     """Turn audio file paths (or raw waveforms) into fixed-length waveforms.
 
     The first step of every sk_cry pipeline, so that ``X`` can be a plain list of
-    file paths. Stateless: ``fit`` only checks the parameters.
+    file paths, or a column of them (a pandas Series or one-column DataFrame).
+    Stateless: ``fit`` only checks the parameters.
 
     Parameters
     ----------
@@ -206,8 +237,9 @@ class AudioLoader(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : sequence of paths or waveforms, or None
-            Only its structure is checked (files are read by ``transform``).
+        X : sequence of paths or waveforms, one-column DataFrame, or None
+            As in :meth:`transform`; only its structure is checked (files are
+            read by ``transform``).
         y : ignored
 
         Returns
@@ -225,7 +257,10 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of str or path-like, or of 1-D arrays, or 2-D array
-            File paths, or waveforms (one per row) already at ``sr``.
+            File paths: a list, tuple, 1-D array or pandas Series of ``str`` or
+            ``pathlib.Path``, or one column of them (a one-column DataFrame or an
+            array of shape ``(n_clips, 1)``). Or waveforms already at ``sr``: a
+            list of 1-D arrays, or a 2-D numeric array with one per row.
 
         Returns
         -------
@@ -264,8 +299,13 @@ class AudioLoader(TransformerMixin, BaseEstimator):
             )
         if sp.issparse(X):
             raise AudioLoadError("X", "sparse input is not audio; pass a dense array")
+        # A DataFrame is recognised by its columns, as scikit-learn does, so that
+        # pandas need not be installed (or imported) here
+        columns = getattr(X, "columns", None)
         if hasattr(X, "__array__") and not isinstance(X, (list, tuple)):
             X = np.asarray(X)
+        if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "OUS":
+            X = _one_column(X, columns)
         if isinstance(X, np.ndarray) and X.dtype.kind not in "OUS":
             if X.dtype.kind == "c":
                 raise AudioLoadError(

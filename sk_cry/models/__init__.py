@@ -1,21 +1,19 @@
-"""Models: the dual-input residual CNN, baselines, and the pipelines around them."""
+"""Models: the dual-input residual CNN, baselines, and the pipelines around them.
 
-from ._cnn import (
-    REFERENCE_TOPOLOGY,
-    REFERENCE_TRAINING,
-    CryCNNClassifier,
-    build_residual_cnn,
+TensorFlow loads at the first use of a name that needs it (``CryCNNClassifier``,
+``build_residual_cnn``, ``SpecAugment``, ``StatsPooling``, or calling
+``make_cnn_pipeline``), not at import.
+"""
+
+import lazy_loader as lazy
+
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submod_attrs={
+        "_estimator": ["CryCNNClassifier"],
+        "_network": ["build_residual_cnn"],
+        "_pipelines": ["CryPipeline", "make_cnn_pipeline", "make_svm_pipeline"],
+        "_reference": ["REFERENCE_TOPOLOGY", "REFERENCE_TRAINING"],
+        "_training": ["SpecAugment", "StatsPooling"],
+    },
 )
-from ._training import SpecAugment, StatsPooling
-from ._pipelines import make_cnn_pipeline, make_svm_pipeline
-
-__all__ = [
-    "CryCNNClassifier",
-    "REFERENCE_TOPOLOGY",
-    "REFERENCE_TRAINING",
-    "SpecAugment",
-    "StatsPooling",
-    "build_residual_cnn",
-    "make_cnn_pipeline",
-    "make_svm_pipeline",
-]

@@ -93,7 +93,8 @@ class StatsPooling(keras.layers.Layer):
 
 
 class TrainingBatches(keras.utils.PyDataset):
-    """Shuffled mini-batches of a multi-input training set, optionally mixed up.
+    """Mini-batches of a multi-input training set, shuffled each epoch unless
+    ``shuffle=False``, optionally mixed up.
 
     With ``mixup > 0`` every batch is blended with a shuffled copy of itself:
     ``x = lam * x_i + (1 - lam) * x_j``, and the same for the one-hot targets and
@@ -101,13 +102,15 @@ class TrainingBatches(keras.utils.PyDataset):
     2018).
     """
 
-    def __init__(self, X, y, sample_weight, *, batch_size, mixup=0.0, seed=None):
+    def __init__(self, X, y, sample_weight, *, batch_size, mixup=0.0, shuffle=True,
+                 seed=None):
         super().__init__()
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.batch_size = batch_size
         self.mixup = mixup
+        self.shuffle = shuffle
         self._rng = np.random.default_rng(seed)
-        self._order = self._rng.permutation(len(y))
+        self.on_epoch_end()
 
     def __len__(self):
         return math.ceil(len(self.y) / self.batch_size)
@@ -115,7 +118,9 @@ class TrainingBatches(keras.utils.PyDataset):
     def __getitem__(self, i):
         rows = self._order[i * self.batch_size:(i + 1) * self.batch_size]
         x = [part[rows] for part in self.X]
-        y = self.y[rows].astype("float32")
+        y = self.y[rows]
+        if y.dtype.kind == "f":  # one-hot rows; integer labels stay integers
+            y = y.astype("float32")
         w = None if self.sample_weight is None else self.sample_weight[rows]
         if self.mixup > 0 and len(rows) > 1:
             partner = self._rng.permutation(len(rows))
@@ -128,7 +133,8 @@ class TrainingBatches(keras.utils.PyDataset):
         return (x, y) if w is None else (x, y, w)
 
     def on_epoch_end(self):
-        self._order = self._rng.permutation(len(self.y))
+        n = len(self.y)
+        self._order = self._rng.permutation(n) if self.shuffle else np.arange(n)
 
 
 def _blend(a, b, lam):

@@ -1,0 +1,86 @@
+"""A LiteRT copy of a fitted Keras network, for predictions of a few clips.
+
+TensorFlow's graph runtime takes 2-5 ms for one clip through the default network,
+most of it handing each small operation to its thread pool and back; LiteRT's
+interpreter runs the same frozen network on the calling thread in 0.2-0.7 ms with
+the same outputs to about 1e-6 (``benchmarks/choices.py``). The estimator asks
+:func:`lite_copy` for the copy; everything about making and refreshing it is here.
+"""
+
+import threading
+import weakref
+
+import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+from tensorflow.python.framework.convert_to_constants import (
+    convert_variables_to_constants_v2,
+)
+
+__all__ = ["lite_copy", "MAX_WEIGHTS"]
+
+#: Networks of at most this many weights get a copy: converting takes 0.4-0.9 s
+#: for the default network's 24 k, 2 s for 1.8 M, and 55 s and 7 GB of memory for
+#: the reference's 51 M (measured 2026-11-26), which keeps ``Model.predict``.
+MAX_WEIGHTS = 2_000_000
+
+# model -> its LiteRT copy; kept outside the estimator (predict must not change
+# it, a pickle must not carry it) and weakly keyed, so it goes with the model
+_COPIES = weakref.WeakKeyDictionary()
+
+
+def _training_steps(model):
+    """How many optimizer steps ``model`` has taken: a copy of its weights made at
+    another count is stale."""
+    optimizer = getattr(model, "optimizer", None)
+    # int() of the tf.Variable: 35 us, half of Keras's .numpy()
+    return None if optimizer is None else int(optimizer.iterations.value)
+
+
+def to_flatbuffer(model):
+    """``model(inputs, training=False)`` with frozen weights, as LiteRT bytes.
+
+    The inputs are named ``input_0``, ``input_1``, ... in the order of
+    ``model.inputs``, and the batch dimension is left free.
+    """
+    specs = [tf.TensorSpec(x.shape, x.dtype, name=f"input_{i}")
+             for i, x in enumerate(model.inputs)]
+    function = tf.function(lambda parts: model(parts, training=False))
+    # converting the unfrozen function gave garbage from the first convolution on
+    frozen = convert_variables_to_constants_v2(function.get_concrete_function(specs))
+    # a frozen function holds no variables: an empty module is all the converter
+    # needs to take its current (not its deprecated, warning) path
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], tf.Module())
+    return converter.convert()
+
+
+class _LiteNetwork:
+    """One interpreter over :func:`to_flatbuffer`'s network, one call at a time."""
+
+    def __init__(self, model):
+        interpreter = Interpreter(model_content=to_flatbuffer(model), num_threads=1)
+        self._run = interpreter.get_signature_runner()  # inputs by name: input_0, ...
+        self._lock = threading.Lock()  # an interpreter serves one call at a time
+        self.training_steps = _training_steps(model)
+
+    def __call__(self, parts):
+        with self._lock:
+            outputs = self._run(**{f"input_{i}": part for i, part in enumerate(parts)})
+        (output,) = outputs.values()  # a copy, not the interpreter's buffer
+        return output
+
+
+def lite_copy(model):
+    """A callable ``parts -> softmax`` running ``model`` on LiteRT, or None.
+
+    Made at the first call for a model and made anew once the model has trained
+    further (its optimizer's step count changed: ``partial_fit``, a warm-started
+    ``fit``, ``model.fit``); not after weights are assigned by hand. None for a
+    network of more than :data:`MAX_WEIGHTS` weights.
+    """
+    if model not in _COPIES:
+        too_large = model.count_params() > MAX_WEIGHTS  # 0.3 ms: asked once
+        _COPIES[model] = None if too_large else _LiteNetwork(model)
+    copy = _COPIES[model]
+    if copy is not None and copy.training_steps != _training_steps(model):
+        copy = _COPIES[model] = _LiteNetwork(model)
+    return copy
