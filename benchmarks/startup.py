@@ -4,9 +4,10 @@ Each import is timed in a fresh interpreter (median of ``--repeats``), beside th
 reference approach of loading the whole stack at import (as the notebook, and any
 module that imports TensorFlow at the top, does): ``import sk_cry`` alone against
 ``import sk_cry`` plus the CNN class, which imports TensorFlow. Then ``audit`` and
-an SVM grid search on every seed-cry clip with ``n_jobs=2`` against ``n_jobs=1``:
-with process workers (joblib's loky), each worker imports what it unpickles, so a
-heavy import makes two workers slower than one.
+an SVM grid search on every seed-cry clip with ``n_jobs=2`` against ``n_jobs=1``
+(medians of three alternating runs): the grid search's process workers (joblib's
+loky) import what they unpickle, so a heavy import would make two workers slower
+than one; the audit works on threads.
 
     python benchmarks/startup.py           # seed-cry (~2 min on 2 cores)
     python benchmarks/startup.py --smoke   # 24 synthetic clips
@@ -92,13 +93,19 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         paths, y, duration = _data(args, tmp)
         grid = {"clf__estimator__C": [0.3, 1.0, 3.0]}
-        jobs = {}
-        for n_jobs in (1, 2):
-            jobs[n_jobs] = (
-                _timed(lambda: audit(paths, y, n_jobs=n_jobs)),
-                _timed(lambda: GridSearchCV(make_svm_pipeline(duration=duration), grid,
-                                            cv=3, n_jobs=n_jobs).fit(paths, y)),
-            )
+        jobs = {
+            "audit": lambda n_jobs: audit(paths, y, n_jobs=n_jobs),
+            f"SVM grid ({len(grid['clf__estimator__C'])} candidates x 3 folds)":
+                lambda n_jobs: GridSearchCV(make_svm_pipeline(duration=duration), grid,
+                                            cv=3, n_jobs=n_jobs).fit(paths, y),
+        }
+        audit(paths[:8], y[:8], n_jobs=1)  # first calls' one-off costs, for neither
+        # alternating n_jobs=1 and 2, medians: the machine's speed drifts
+        times = {(job, n): [] for job in jobs for n in (1, 2)}
+        for _ in range(1 if args.smoke else 3):
+            for job, run in jobs.items():
+                for n_jobs in (1, 2):
+                    times[job, n_jobs].append(_timed(lambda: run(n_jobs)))
 
     import sklearn
 
@@ -107,7 +114,7 @@ def main(argv=None):
           f"{len(paths)} clips, medians of {repeats} fresh interpreters\n")
     print("| what | seconds | peak RSS (MB) |")
     print("|---|---|---|")
-    print(f"| import sk_cry | {light[0]:.2f} | {light[1]:.0f} |")
+    print(f"| import sk_cry | {light[0]:.3f} | {light[1]:.0f} |")
     print(f"| import sk_cry + make_svm_pipeline() | {svm[0]:.2f} | {svm[1]:.0f} |")
     print(f"| import sk_cry + CryCNNClassifier (TensorFlow) | {heavy[0]:.2f} | "
           f"{heavy[1]:.0f} |")
@@ -116,9 +123,8 @@ def main(argv=None):
           f"{heavy[1] / light[1]:.0f}x less memory than importing the CNN's stack")
     print("\n| job | n_jobs=1 (s) | n_jobs=2 (s) | speed-up |")
     print("|---|---|---|---|")
-    n_grid = len(grid["clf__estimator__C"])
-    for i, job in enumerate(("audit", f"SVM grid ({n_grid} candidates x 3 folds)")):
-        one, two = jobs[1][i], jobs[2][i]
+    for job in jobs:
+        one, two = (statistics.median(times[job, n]) for n in (1, 2))
         print(f"| {job} | {one:.1f} | {two:.1f} | {one / two:.2f}x |")
 
 
