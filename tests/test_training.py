@@ -216,3 +216,20 @@ def test_parameters_are_validated_at_fit():
             CryCNNClassifier(**{**_TINY, **bad}).fit(_X, _Y)
     with pytest.raises(ParameterError, match="optimizer must be a Keras optimizer name"):
         CryCNNClassifier(**_TINY, optimizer=object()).fit(_X, _Y)
+
+
+def test_threads_predicting_at_once_share_one_litert_copy(monkeypatch):
+    made = []
+
+    class Counted(_lite._LiteNetwork):
+        def __init__(self, model):
+            made.append(model)
+            super().__init__(model)
+
+    monkeypatch.setattr(_lite, "_LiteNetwork", Counted)
+    clf = CryCNNClassifier(**_TINY).fit(_X, _Y)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda i: clf.predict_proba(_X[i:i + 1]), range(8)))
+    assert len(made) == 1
+    for i, proba in enumerate(answers):
+        np.testing.assert_array_equal(proba, clf.predict_proba(_X[i:i + 1]))

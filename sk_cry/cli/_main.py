@@ -57,7 +57,8 @@ def demo(args):
     joblib.dump(cnn, model_path)
     _say(start, f"saved the fitted pipeline to {model_path} "
          f"({model_path.stat().st_size / 1e6:.1f} MB, "
-         f"{cnn[-1].count_params():,} weights)")
+         f"{cnn[-1].count_params():,} weights; a pickle: loading it runs code, so "
+         "load only files you made or trust)")
     loaded = joblib.load(model_path)
     clip = data.paths[0]
     proba = loaded.predict_proba([clip])[0]

@@ -26,6 +26,9 @@ MAX_WEIGHTS = 2_000_000
 # model -> its LiteRT copy; kept outside the estimator (predict must not change
 # it, a pickle must not carry it) and weakly keyed, so it goes with the model
 _COPIES = weakref.WeakKeyDictionary()
+# held while a copy is made: threads whose first predictions arrive together wait
+# for one conversion (0.4-2 s) instead of each making its own
+_MAKING = threading.Lock()
 
 
 def _training_steps(model):
@@ -77,10 +80,14 @@ def lite_copy(model):
     ``fit``, ``model.fit``); not after weights are assigned by hand. None for a
     network of more than :data:`MAX_WEIGHTS` weights.
     """
-    if model not in _COPIES:
-        too_large = model.count_params() > MAX_WEIGHTS  # 0.3 ms: asked once
-        _COPIES[model] = None if too_large else _LiteNetwork(model)
-    copy = _COPIES[model]
-    if copy is not None and copy.training_steps != _training_steps(model):
-        copy = _COPIES[model] = _LiteNetwork(model)
+    copy = _COPIES.get(model, False)
+    if copy is None or (copy and copy.training_steps == _training_steps(model)):
+        return copy  # the usual case: no lock taken
+    with _MAKING:
+        copy = _COPIES.get(model, False)  # another thread may have made it meanwhile
+        if copy is False:
+            too_large = model.count_params() > MAX_WEIGHTS  # 0.3 ms: asked once
+            copy = _COPIES[model] = None if too_large else _LiteNetwork(model)
+        elif copy is not None and copy.training_steps != _training_steps(model):
+            copy = _COPIES[model] = _LiteNetwork(model)
     return copy
