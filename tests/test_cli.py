@@ -30,3 +30,16 @@ def test_audit_command_flags_a_confounded_folder(tmp_path, capsys):
         sf.write(path, librosa.resample(x, orig_sr=sr, target_sr=8000), 8000)
     assert main(["audit", str(tmp_path), "--n-jobs", "1"]) == 1
     assert "[critical] sample_rate" in capsys.readouterr().out
+
+
+def test_audit_exit_status_clean_unreadable_and_missing_folder(tmp_path, capsys):
+    from sk_cry.datasets import make_cries, write_folder
+
+    X, y = make_cries(8, duration=1.0, random_state=0)
+    write_folder(X, y, tmp_path / "clean", sr=16000, target_names=["other", "hungry"])
+    assert main(["audit", str(tmp_path / "clean"), "--n-jobs", "1"]) == 0
+    (tmp_path / "clean" / "hungry" / "broken.wav").write_bytes(b"RIFF0000WAVE")
+    assert main(["audit", str(tmp_path / "clean"), "--n-jobs", "1"]) == 0
+    assert "[warning] unreadable" in capsys.readouterr().out
+    assert main(["audit", str(tmp_path / "nowhere")]) == 2
+    assert "sk-cry audit: error:" in capsys.readouterr().err

@@ -279,3 +279,32 @@ def test_a_failing_fold_raises_or_is_left_out():
     assert f"scored {result.n_scored} of {len(y)} clips: 1 of 4 folds failed" in str(result)
     with pytest.raises(ParameterError, match="error_score must be 'raise' or np.nan"):
         evaluate(GaussianNB(), X, y, error_score=0.0)
+
+
+def test_unreadable_file_is_a_finding_not_a_crash(cries, tmp_path):
+    X, y = cries
+    paths = _write(tmp_path, X, y)
+    (tmp_path / "empty.wav").write_bytes(b"")
+    report = audit(paths + [str(tmp_path / "empty.wav")], np.r_[y, 0])
+    (found,) = report.by_kind("unreadable")
+    assert found.files == [str(tmp_path / "empty.wav")] and "empty.wav" in found.message
+    assert report.shortcuts == [found]  # the other 40 files are audited as before
+    assert report.n_files == 41
+
+
+def test_missing_labels_are_refused(cries, tmp_path):
+    X, y = cries
+    paths = _write(tmp_path, X[:4], y[:4])
+    with pytest.raises(ParameterError, match="1 label.*missing.*clip_002.wav"):
+        audit(paths, [0.0, 1.0, np.nan, 1.0])
+    with pytest.raises(ParameterError, match="missing"):
+        audit(paths, ["a", "b", None, "a"])
+
+
+def test_few_clips_per_class_are_never_critical(tmp_path):
+    # a stump on one property separates 4 + 4 clips easily by luck
+    X, y = make_cries(8, duration=1.0, random_state=7)
+    louder = [x * (4.0 if label else 0.25) for x, label in zip(X, y)]
+    report = audit(_write(tmp_path, louder, y), y)
+    assert report.by_kind("level") and not [
+        f for f in report.findings if f.severity == "critical"]

@@ -70,11 +70,20 @@ def demo(args):
 
 
 def audit_folder(args):
-    """Audit a folder of recordings and print the report."""
+    """Audit a folder of recordings and print the report.
+
+    Exit status 0 when nothing critical is found, 1 when something is, 2 when
+    the folder or its labels cannot be read.
+    """
     from ..datasets import load_folder
     from ..evaluation import audit
+    from ..exceptions import SkCryError
 
-    data = load_folder(args.folder, args.labels_csv)
+    try:
+        data = load_folder(args.folder, args.labels_csv)
+    except (SkCryError, OSError) as exc:
+        print(f"sk-cry audit: error: {exc}", file=sys.stderr)
+        return 2
     print(f"auditing {len(data.paths)} files, classes {', '.join(data.target_names)}"
           + (f", {len(set(data.groups))} groups" if data.groups is not None else ""),
           flush=True)
@@ -101,7 +110,8 @@ def main(argv=None):
     p.add_argument("--out", default="sk-cry-demo", help="output folder")
     p.set_defaults(func=demo)
     p = sub.add_parser("audit", help="look for recording shortcuts and duplicates in a "
-                       "labelled folder (exit status 1 if anything critical is found)")
+                       "labelled folder (exit status 0: nothing critical, 1: something "
+                       "critical, 2: the folder or labels cannot be read)")
     p.add_argument("folder")
     p.add_argument("--labels-csv", default=None,
                    help="CSV of <file>,<label> rows (default: sub-folders or names)")
