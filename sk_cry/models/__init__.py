@@ -11,6 +11,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
         "_estimator": ["CryCNNClassifier"],
+        "_files": ["FilePrediction", "predict_files"],
         "_network": ["build_residual_cnn"],
         "_pipelines": ["CryPipeline", "make_cnn_pipeline", "make_svm_pipeline"],
         "_reference": ["REFERENCE_TOPOLOGY", "REFERENCE_TRAINING"],
