@@ -23,7 +23,7 @@ __getattr__, _, _lazy_all = lazy.attach(
         "io": ["AudioLoader"],
         "models": [
             "REFERENCE_TOPOLOGY", "REFERENCE_TRAINING", "CryCNNClassifier",
-            "make_cnn_pipeline", "make_svm_pipeline", "predict_files",
+            "make_cnn_pipeline", "make_svm_pipeline", "predict_files", "save", "load",
         ],
     },
 )

@@ -1,5 +1,4 @@
-import joblib
-
+from sk_cry import load
 from sk_cry.cli import main
 
 
@@ -10,7 +9,7 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "balanced accuracy per fold" in out and "CNN" in out and "SVM" in out
     assert "prediction for" in out
-    pipe = joblib.load(tmp_path / "cnn_pipeline.joblib")
+    pipe = load(tmp_path / "cnn_pipeline.skcry")
     wavs = sorted((tmp_path / "data").rglob("*.wav"))
     assert len(wavs) == 24
     assert pipe.predict_proba([str(wavs[0])]).shape == (1, 2)

@@ -19,11 +19,10 @@ def _say(start, message):
 
 def demo(args):
     """Synthetic cries -> WAV files -> CV of CNN vs SVM -> save -> predict."""
-    import joblib
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
     from ..datasets import load_folder, make_cries, write_folder
-    from ..models import make_cnn_pipeline, make_svm_pipeline
+    from ..models import load, make_cnn_pipeline, make_svm_pipeline, save
 
     start = time.perf_counter()
     out = Path(args.out)
@@ -53,13 +52,13 @@ def demo(args):
 
     _say(start, "fitting the CNN pipeline on all clips ...")
     cnn.fit(data.paths, data.target)
-    model_path = out / "cnn_pipeline.joblib"
-    joblib.dump(cnn, model_path)
+    model_path = save(cnn, out / "cnn_pipeline.skcry")
     _say(start, f"saved the fitted pipeline to {model_path} "
          f"({model_path.stat().st_size / 1e6:.1f} MB, "
          f"{cnn[-1].count_params():,} weights; a pickle: loading it runs code, so "
-         "load only files you made or trust)")
-    loaded = joblib.load(model_path)
+         "load only files you made or trust; sk_cry.load checks it for damage, not "
+         "for tampering)")
+    loaded = load(model_path)
     clip = data.paths[0]
     proba = loaded.predict_proba([clip])[0]
     label = data.target_names[loaded.predict([clip])[0]]
@@ -98,7 +97,7 @@ def main(argv=None):
         prog="sk-cry", description="scikit-learn compatible infant-cry classification")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="train and compare the CNN and the SVM baseline on "
-                       "synthetic cries, save the CNN with joblib, predict one clip")
+                       "synthetic cries, save the CNN with sk_cry.save, predict one clip")
     p.add_argument("--n-samples", type=int, default=90, help="clips (default 90)")
     p.add_argument("--duration", type=float, default=3.0, help="seconds (default 3)")
     p.add_argument("--epochs", type=int, default=20, help="CNN epochs (default 20)")

@@ -9,7 +9,7 @@ import numpy as np
 import scipy.fft
 import soundfile as sf
 import soxr
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import Parallel, delayed
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.preprocessing import OrdinalEncoder
 from sklearn.tree import DecisionTreeClassifier
@@ -17,6 +17,7 @@ from sklearn.tree import DecisionTreeClassifier
 from ..exceptions import AudioLoadError, ParameterError
 from ..features import log_mel_spectrogram
 from ..io import load_audio
+from ._duplicates import find_duplicates
 
 __all__ = ["AuditReport", "Finding", "audit"]
 
@@ -228,79 +229,14 @@ def _property_findings(props, y, classes, cv, margin):
     return findings
 
 
-def _envelopes(fingerprints, n_frames):
-    """Frame-energy envelopes (dB) zero-padded to ``n_frames``, and their masks."""
-    env = np.zeros((len(fingerprints), n_frames))
-    mask = np.zeros_like(env)
-    for i, fp in enumerate(fingerprints):
-        env[i, : fp.shape[1]] = fp.mean(axis=0) / 10.0
-        mask[i, : fp.shape[1]] = 1.0
-    return env, mask
-
-
-def _best_lags(env, mask, min_overlap, n_jobs=None):
-    """For each pair (i, j), the lag where their envelopes correlate best.
-
-    Pearson correlation restricted to the frames the two clips share at each
-    lag, for all lags at once: the five running sums come from FFT
-    cross-correlations. Lag ``l`` aligns frame ``t`` of clip i with frame
-    ``t + l`` of clip j. Rows are shared out among ``n_jobs`` threads (every
-    n_jobs-th row to one thread, so each gets as many pairs); the FFTs and array
-    arithmetic run outside the GIL.
-    """
-    n, width = env.shape
-    size = 2 * width
-    E, E2, M = (scipy.fft.rfft(a.astype(np.float32), n=size) for a in (env, env ** 2, mask))
-    lags = np.fft.fftfreq(size, 1 / size).astype(int)
-    n_threads = max(1, min(effective_n_jobs(n_jobs), n - 1))
-
-    def rows(first):
-        pairs = []
-        for i in range(first, n - 1, n_threads):
-            def xc(a, b):
-                return scipy.fft.irfft(np.conj(a[i]) * b[i + 1:], n=size)
-
-            count = np.rint(xc(M, M))
-            sx, sy, sxy = xc(E, M), xc(M, E), xc(E, E)
-            sxx, syy = xc(E2, M), xc(M, E2)
-            safe = np.maximum(count, 1)
-            cov = sxy - sx * sy / safe
-            var = (sxx - sx ** 2 / safe) * (syy - sy ** 2 / safe)
-            ncc = np.where((count >= min_overlap) & (var > 1e-9),
-                           cov / np.sqrt(np.maximum(var, 1e-18)), -np.inf)
-            best = ncc.argmax(axis=1)
-            for k, b in enumerate(best):
-                pairs.append((i, i + 1 + k, float(ncc[k, b]), int(lags[b]),
-                              int(count[k, b])))
-        return pairs
-
-    parts = Parallel(n_jobs=n_threads, prefer="threads")(
-        delayed(rows)(first) for first in range(n_threads))
-    return sorted(pair for part in parts for pair in part)
-
-
-def _match(fp_a, fp_b, lag):
-    """Correlation of two log-mel fingerprints where they overlap at ``lag``."""
-    if lag >= 0:
-        a, b = fp_a[:, :], fp_b[:, lag:]
-    else:
-        a, b = fp_a[:, -lag:], fp_b[:, :]
-    m = min(a.shape[1], b.shape[1])
-    a, b = a[:, :m].ravel(), b[:, :m].ravel()
-    if m == 0 or a.std() == 0 or b.std() == 0:
-        return 0.0
-    return float(np.corrcoef(a, b)[0, 1])
-
-
 def _duplicate_findings(paths, scans, y, groups, classes, n_jobs=None):
     fingerprints = [s["fingerprint"] for s in scans]
     lengths = np.array([fp.shape[1] for fp in fingerprints])
     min_overlap = int(_MIN_OVERLAP_S * _FP_SR / _FP_HOP)
-    env, mask = _envelopes(fingerprints, int(lengths.max()))
-    for i, j, ncc, lag, overlap in _best_lags(env, mask, min_overlap, n_jobs):
-        identical = scans[i]["digest"] == scans[j]["digest"]
-        if not identical and (ncc < 0.9 or _match(fingerprints[i], fingerprints[j], lag) < 0.95):
-            continue
+    pairs = find_duplicates(paths, [s["duration"] for s in scans], fingerprints,
+                            [s["digest"] for s in scans], min_overlap=min_overlap,
+                            hop=_FP_HOP, sr=_FP_SR, n_jobs=n_jobs)
+    for i, j, identical, lag, overlap in pairs:
         shorter = min(lengths[i], lengths[j])
         if identical:
             what = "identical audio"

@@ -13,6 +13,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "_estimator": ["CryCNNClassifier"],
         "_files": ["FilePrediction", "predict_files"],
         "_network": ["build_residual_cnn"],
+        "_persist": ["ModelFileError", "ModelVersionWarning", "load", "save"],
         "_pipelines": ["CryPipeline", "make_cnn_pipeline", "make_svm_pipeline"],
         "_reference": ["REFERENCE_TOPOLOGY", "REFERENCE_TRAINING"],
         "_training": ["SpecAugment", "StatsPooling"],
