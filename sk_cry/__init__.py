@@ -7,7 +7,15 @@ and only the CNN imports TensorFlow.
 
 import lazy_loader as lazy
 
-from .exceptions import AudioLoadError, DatasetError, ParameterError, SkCryError
+from .exceptions import (
+    AudioLoadError,
+    DatasetError,
+    ModelFileError,
+    ModelVersionWarning,
+    ParameterError,
+    SkCryError,
+    TruncatedAudioWarning,
+)
 
 __version__ = "0.1.0"
 
@@ -30,7 +38,8 @@ __getattr__, _, _lazy_all = lazy.attach(
 
 __all__ = sorted(
     set(_lazy_all) - {"features", "io", "models", "evaluation"}
-    | {"AudioLoadError", "DatasetError", "ParameterError", "SkCryError"}
+    | {"AudioLoadError", "DatasetError", "ModelFileError", "ModelVersionWarning",
+       "ParameterError", "SkCryError", "TruncatedAudioWarning"}
 )
 
 

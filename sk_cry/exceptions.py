@@ -6,7 +6,8 @@ can catch them all at once, and from the builtin a caller would expect
 ParameterError`` pattern).
 """
 
-__all__ = ["SkCryError", "ParameterError", "AudioLoadError", "DatasetError"]
+__all__ = ["SkCryError", "ParameterError", "AudioLoadError", "DatasetError",
+           "ModelFileError", "ModelVersionWarning", "TruncatedAudioWarning"]
 
 
 class SkCryError(Exception):
@@ -47,3 +48,22 @@ class AudioLoadError(SkCryError, ValueError):
 
 class DatasetError(SkCryError, ValueError):
     """A data folder or label file does not describe a usable data set."""
+
+
+class TruncatedAudioWarning(UserWarning):
+    """An audio file holds fewer samples than its header declares.
+
+    Issued by :func:`sk_cry.io.load_audio` and :class:`sk_cry.AudioLoader` when the
+    missing part falls within the seconds loaded (those are padded with silence);
+    the message names the file and how many samples and seconds are missing.
+    ``strict=True`` makes it an :class:`AudioLoadError` instead.
+    """
+
+
+class ModelFileError(SkCryError, ValueError):
+    """A file is not a readable sk_cry model file: not one at all, a damaged header,
+    or a payload whose length or SHA-256 is not the one its header records."""
+
+
+class ModelVersionWarning(UserWarning):
+    """A model file was saved with other package versions than are running."""

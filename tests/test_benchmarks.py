@@ -34,7 +34,7 @@ def test_choices_smoke():
     out = _smoke("choices.py")
     table = [line for line in out.stdout.splitlines() if line.startswith("| ")]
     assert len(table) == 1 + 7  # header + decode, FFT, dB, training batch, network x3
-    assert "ducc0.fft.r2c" in out.stdout and "XLA" in out.stdout and "wave:" in out.stdout
+    assert "ducc0.fft.r2c" in out.stdout and "XLA" in out.stdout and "header check + one read:" in out.stdout
     assert "LiteRT" in out.stdout and "on 32 clips" in out.stdout
 
 

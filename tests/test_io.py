@@ -3,6 +3,7 @@ import pytest
 import soundfile as sf
 
 from sk_cry import AudioLoadError, AudioLoader, SkCryError
+from sk_cry.exceptions import TruncatedAudioWarning
 from sk_cry.io import load_audio
 
 
@@ -111,8 +112,9 @@ def _truncated(path):
 
 @pytest.mark.parametrize("kind", ["plain", "wavex", "truncated", "stereo"])
 def test_wav_shortcut_reads_what_soundfile_reads(tmp_path, kind):
-    """Mono PCM_16 WAV goes through ``wave``; everything else, and any WAV it
-    cannot read cleanly, through soundfile. Both must give soundfile's samples."""
+    """Mono PCM_16 WAV (plain, WAVE_FORMAT_EXTENSIBLE or cut short) is read by
+    ``_wav.read_pcm16``; everything else through soundfile. Both must give
+    soundfile's samples, and a cut file says so."""
     from sk_cry.io._loader import _read_pcm16_wav
 
     channels = 2 if kind == "stereo" else 1
@@ -122,12 +124,15 @@ def test_wav_shortcut_reads_what_soundfile_reads(tmp_path, kind):
     if kind == "truncated":
         _truncated(path)
     want, _ = sf.read(path, dtype="float32", always_2d=True)
-    got = load_audio(path, sr=8000, duration=0.5)
+    if kind == "truncated":
+        with pytest.warns(TruncatedAudioWarning, match="a.wav: is truncated"):
+            got = load_audio(path, sr=8000, duration=0.5)
+    else:
+        got = load_audio(path, sr=8000, duration=0.5)
     n = want.shape[0]
     np.testing.assert_array_equal(got[:n], want.mean(axis=1))
     assert not got[n:].any()
-    if kind != "wavex":  # WAVE_FORMAT_EXTENSIBLE: wave reads it from Python 3.12 on
-        assert (_read_pcm16_wav(path) is not None) == (kind == "plain")
+    assert (_read_pcm16_wav(path) is not None) == (kind != "stereo")
 
 
 @pytest.fixture
@@ -222,3 +227,15 @@ def test_svm_pipeline_fits_and_predicts_on_a_dataframe(cry_folder):
     pred = model.predict(X.iloc[::-1])  # a reordered index, as a CV split gives
     np.testing.assert_array_equal(pred, from_list.predict(cry_folder.paths[::-1]))
     assert model.score(X, cry_folder.target) > 0.9  # the synthetic classes separate
+
+
+def test_loader_pickled_before_strict_existed_loads(tmp_path):
+    """A model saved before issue 13 has no ``strict``: it loads as strict=False."""
+    import pickle
+
+    old = AudioLoader(duration=0.1)
+    del old.__dict__["strict"]
+    loader = pickle.loads(pickle.dumps(old))
+    assert loader.get_params()["strict"] is False
+    sf.write(tmp_path / "a.wav", _tone(300, 16000, 0.1), 16000)
+    assert loader.transform([tmp_path / "a.wav"]).shape == (1, 1600)

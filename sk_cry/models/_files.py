@@ -151,7 +151,7 @@ def predict_files(model, paths, *, batch_size=256, n_jobs=None, class_names=None
         raise ParameterError(f"class_names has {len(names)} names for {len(classes)} "
                              f"classes ({list(classes)})")
     params = dict(sr=loader.sr, duration=loader.duration,
-                  max_bandwidth=loader.max_bandwidth)
+                  max_bandwidth=loader.max_bandwidth, strict=loader.strict)
     rest = model[1:]  # the steps after the loader
     paths = [str(p) for p in paths]
     # Batches, not files, are the tasks: a worker reads and classifies a whole

@@ -31,7 +31,7 @@ import joblib
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import SkCryError
+from ..exceptions import ModelFileError, ModelVersionWarning
 
 __all__ = ["ModelFileError", "ModelVersionWarning", "load", "save"]
 
@@ -46,15 +46,6 @@ _CNN = {"keras": "keras", "tensorflow": "tensorflow", "scikeras": "scikeras"}
 # line 2's required fields and their JSON types
 _FIELDS = {"format": (int, "an integer"), "versions": (dict, "an object"),
            "payload_bytes": (int, "an integer"), "payload_sha256": (str, "a string")}
-
-
-class ModelFileError(SkCryError, ValueError):
-    """A file is not a readable sk_cry model file: not one at all, a damaged header,
-    or a payload whose length or SHA-256 is not the one its header records."""
-
-
-class ModelVersionWarning(UserWarning):
-    """A model file was saved with other package versions than are running."""
 
 
 def save(model, path):
