@@ -157,8 +157,8 @@ def predict_files(model, paths, *, batch_size=256, n_jobs=None, class_names=None
     # Batches, not files, are the tasks: a worker reads and classifies a whole
     # batch and sends back only its records. Parallel() takes its backend and
     # n_jobs from the caller's parallel_config: without one, n_jobs=1 runs the
-    # batches one after another in this process (as before Dask support); the
-    # dask backend's default is every worker thread of the cluster.
+    # batches one after another in this process; the dask backend's default is
+    # every worker thread of the cluster.
     batches = Parallel()(
         delayed(_predict_batch)(rest, paths[start:start + batch_size], params,
                                 classes, names, n_jobs)
