@@ -83,7 +83,7 @@ def main(argv=None):
             models = {
                 "dummy (most frequent)": DummyClassifier(strategy="most_frequent"),
                 "SVM (MFCC mean/std)": make_svm_pipeline(**common),
-                "compact CNN": make_cnn_pipeline(epochs=args.epochs, random_state=0,
+                "default CNN": make_cnn_pipeline(epochs=args.epochs, random_state=0,
                                                  **common),
             }
             n_classes = len(np.unique(labels))
