@@ -72,3 +72,10 @@ def test_startup_smoke():
     rows = [line for line in out.stdout.splitlines() if line.startswith("| audit")
             or line.startswith("| SVM grid")]
     assert len(rows) == 2
+
+
+def test_scale_smoke():
+    out = _smoke("scale.py")
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| pipeline.")
+            or line.startswith("| predict_files")]
+    assert len(rows) == 2 and "the files per second of predict_proba" in out.stdout

@@ -1,0 +1,112 @@
+"""Predicting many files: memory and speed of ``predict_files`` vs ``Pipeline.predict``.
+
+A default CNN pipeline (trained for 2 epochs: the weights do not change the
+time) classifies six-second WAV files written to a temporary folder (500
+``make_cries`` clips, copied under new names up to the count asked for). Each
+measurement runs in a fresh process, which reports its peak resident memory
+above what it held after loading the model and predicting two clips:
+
+- the reference approach: ``pipeline.predict_proba(paths)`` on ``--n-predict``
+  files at once (every waveform and feature map in memory together);
+- ``sk_cry.predict_files(pipeline, paths)`` on ``--n-files`` files, read and
+  classified ``batch_size`` at a time.
+
+    python benchmarks/scale.py             # 2,000 and 10,000 files (~5 min on 2 cores)
+    python benchmarks/scale.py --smoke     # 60 and 200 files
+"""
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+_MEASURE = """
+import json, resource, sys, time
+import sk_cry
+model = sk_cry.load({model!r})
+paths = open({list!r}).read().split("\\n")[:{n}]
+model.predict_proba(paths[:2])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+if {files!r}:
+    records = sk_cry.predict_files(model, paths, batch_size={batch})
+    assert len(records) == len(paths) and all(r.error is None for r in records)
+else:
+    assert model.predict_proba(paths).shape[0] == len(paths)
+seconds = time.perf_counter() - start
+grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+print(json.dumps({{"seconds": seconds, "grown_mb": grown}}))
+"""
+
+
+def _measure(model, listing, n, files, batch):
+    code = _MEASURE.format(model=str(model), list=str(listing), n=n, files=files,
+                           batch=batch)
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                         capture_output=True, text=True, check=True)
+    import json
+
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n-predict", type=int, default=2000)
+    parser.add_argument("--n-files", type=int, default=10000)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.n_predict, args.n_files, args.batch_size = 60, 200, 32
+    n_distinct = min(500, args.n_files)
+
+    import soundfile as sf
+
+    import sk_cry
+    from sk_cry.datasets import make_cries
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        X, y = make_cries(n_distinct, duration=6.0, random_state=0)
+        first = []
+        for i, x in enumerate(X):
+            first.append(tmp / f"clip_{i:05d}.wav")
+            sf.write(first[-1], x, 16000, subtype="PCM_16")
+        paths = list(first)
+        while len(paths) < max(args.n_files, args.n_predict):
+            paths.append(tmp / f"clip_{len(paths):05d}.wav")
+            shutil.copyfile(first[len(paths) % n_distinct], paths[-1])
+        listing = tmp / "paths.txt"
+        listing.write_text("\n".join(map(str, paths)))
+        pipe = sk_cry.make_cnn_pipeline(epochs=2, random_state=0).fit(
+            [str(p) for p in first[:100]], y[:100])
+        model = sk_cry.save(pipe, tmp / "model.skcry")
+        reference = _measure(model, listing, args.n_predict, False, args.batch_size)
+        batched = _measure(model, listing, args.n_files, True, args.batch_size)
+
+    import sklearn
+
+    print(f"# scale: {time.strftime('%Y-%m-%d')}, {platform.machine()} "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, sklearn "
+          f"{sklearn.__version__}; 6-s clips, default CNN pipeline\n")
+    print("| call | files | seconds | files per second | peak memory growth (MB) |")
+    print("|---|---|---|---|---|")
+    for name, n, r in (("pipeline.predict_proba(paths)", args.n_predict, reference),
+                       (f"predict_files(batch_size={args.batch_size})", args.n_files,
+                        batched)):
+        print(f"| {name} | {n} | {r['seconds']:.1f} | {n / r['seconds']:.0f} | "
+              f"{r['grown_mb']:.0f} |")
+    rate = (args.n_files / batched["seconds"]) / (args.n_predict / reference["seconds"])
+    print(f"\npredict_files: {rate:.2f}x the files per second of predict_proba, with "
+          f"{batched['grown_mb']:.0f} MB instead of {reference['grown_mb']:.0f} MB "
+          f"for {args.n_files / args.n_predict:.0f}x the files")
+
+
+if __name__ == "__main__":
+    main()
