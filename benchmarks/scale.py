@@ -1,4 +1,6 @@
-"""Predicting many files: memory and speed of ``predict_files`` vs ``Pipeline.predict``.
+"""Many files: ``predict_files`` against ``Pipeline.predict``, and ``audit`` at scale.
+
+``--part predict``:
 
 A default CNN pipeline (trained for 2 epochs: the weights do not change the
 time) classifies six-second WAV files written to a temporary folder (500
@@ -11,8 +13,15 @@ above what it held after loading the model and predicting two clips:
 - ``sk_cry.predict_files(pipeline, paths)`` on ``--n-files`` files, read and
   classified ``batch_size`` at a time.
 
-    python benchmarks/scale.py             # 2,000 and 10,000 files (~5 min on 2 cores)
-    python benchmarks/scale.py --smoke     # 60 and 200 files
+``--part audit``: ``audit(paths, y, n_jobs=2)`` of ``--n-audit`` independent
+six-second ``make_cries`` clips plus four planted copies of them (an identical
+copy, a Vorbis copy 6 dB quieter and 5 ms shorter, and two 6-s windows of one
+12-s recording, one of them identical to a clip): seconds, peak memory of the
+process, and which duplicates were found.
+
+    python benchmarks/scale.py --part predict   # 2,000 and 10,000 files (~70 s)
+    python benchmarks/scale.py --part audit     # 2,000 clips (~2 min on 2 cores)
+    python benchmarks/scale.py --smoke          # both parts, a few hundred files
 """
 
 import argparse
@@ -55,15 +64,62 @@ def _measure(model, listing, n, files, batch):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _audit_part(args):
+    import resource
+
+    import numpy as np
+    import soundfile as sf
+
+    from sk_cry import audit
+    from sk_cry.datasets import make_cries
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths, y = [], []
+        for k in range(0, args.n_audit, 250):  # 250 at a time: bounded memory here
+            X, labels = make_cries(min(250, args.n_audit - k), duration=6.0,
+                                   random_state=k + 1)
+            for i, x in enumerate(X):
+                paths.append(f"{tmp}/clip_{k + i:05d}.wav")
+                sf.write(paths[-1], x, 16000, subtype="PCM_16")
+            y += labels.tolist()
+            if k == 0:
+                a, b, c = X[0], X[1], X[2]
+        sf.write(f"{tmp}/copy.wav", a, 16000, subtype="PCM_16")
+        sf.write(f"{tmp}/quieter_shorter.ogg", 0.5 * a[80:], 16000)
+        recording = np.concatenate([b, c])
+        sf.write(f"{tmp}/window_1.wav", recording[:96000], 16000, subtype="PCM_16")
+        sf.write(f"{tmp}/window_2.wav", recording[48000:144000], 16000,
+                 subtype="PCM_16")
+        paths += [f"{tmp}/{name}" for name in ("copy.wav", "quieter_shorter.ogg",
+                                               "window_1.wav", "window_2.wav")]
+        y += [y[0], 1 - y[0], y[1], y[1]]
+        start = time.perf_counter()
+        report = audit(paths, y, n_jobs=2)
+        seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    found = sorted(" ~ ".join(Path(f).name for f in d.files)
+                   for d in report.by_kind("duplicate"))
+    print(f"\naudit of {len(paths)} files (6 s each): {seconds:.1f} s, peak memory "
+          f"of the process {peak:.0f} MB, {len(found)} duplicate pairs:")
+    for pair in found:
+        print(f"  {pair}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-predict", type=int, default=2000)
     parser.add_argument("--n-files", type=int, default=10000)
+    parser.add_argument("--n-audit", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--part", choices=("predict", "audit", "both"), default="both")
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.n_predict, args.n_files, args.batch_size = 60, 200, 32
+        args.n_predict, args.n_files, args.n_audit, args.batch_size = 60, 200, 200, 32
+    if args.part in ("audit", "both"):
+        _audit_part(args)
+    if args.part == "audit":
+        return
     n_distinct = min(500, args.n_files)
 
     import soundfile as sf

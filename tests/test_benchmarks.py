@@ -79,3 +79,8 @@ def test_scale_smoke():
     rows = [line for line in out.stdout.splitlines() if line.startswith("| pipeline.")
             or line.startswith("| predict_files")]
     assert len(rows) == 2 and "the files per second of predict_proba" in out.stdout
+    # the planted copies: identical, and two overlapping windows (the quieter
+    # Vorbis copy of a 6-s clip is a known miss: see sk_cry/evaluation/_duplicates.py)
+    for pair in ("clip_00000.wav ~ copy.wav", "clip_00001.wav ~ window_1.wav",
+                 "window_1.wav ~ window_2.wav", "clip_00002.wav ~ window_2.wav"):
+        assert pair in out.stdout
