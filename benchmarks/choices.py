@@ -30,7 +30,7 @@ import soundfile as sf
 import tensorflow as tf
 
 from _common import machine
-from sk_cry.io._loader import _read_pcm16_wav
+from sk_cry.io._loader import _decode
 from sk_cry.models import build_residual_cnn
 from sk_cry.models._lite import _LiteNetwork
 from sk_cry.models._network import _residual_block
@@ -100,7 +100,8 @@ def main(argv=None):
             list(pool.map(lambda half: [read(path) for path in half], halves))
 
         medians = interleaved({
-            "header check + one read": lambda: decode_all(_read_pcm16_wav),
+            "header check + one read": lambda: decode_all(
+                lambda p: _decode(p, n_out=96000, sr=16000)),
             "soundfile": lambda: decode_all(lambda p: sf.read(p, dtype="int16")),
         }, max(repeats // 4, 3))
         report("decode 32 mono 16-bit 6-s WAV files on 2 threads, per file",

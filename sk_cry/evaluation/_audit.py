@@ -43,7 +43,8 @@ class Finding:
     kind : str
         ``"sample_rate"`` (the sample rate), ``"format"`` (channel count, bit
         depth or codec, file format), ``"bandwidth"``, ``"duration"``,
-        ``"level"``, ``"duplicate"`` or ``"group_overlap"``.
+        ``"level"``, ``"duplicate"``, ``"unreadable"`` (a file that cannot be
+        read, with the loader's message) or ``"group_overlap"``.
     severity : {"info", "warning", "critical"}
     message : str
         One line, with the numbers.

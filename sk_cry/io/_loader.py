@@ -316,23 +316,6 @@ def _sf_detail(exc):
     return detail.removeprefix("Error : ").rstrip(".")
 
 
-def _read_pcm16_wav(path):
-    """``(int16 samples, rate)`` of a whole mono 16-bit PCM WAV file, else None.
-
-    The fast path on its own, for ``benchmarks/choices.py``.
-    """
-    fd, size = _open_regular(path)
-    try:
-        header = _wav.read_header(fd, size, path)
-        if header is None or not header.pcm16_mono:
-            return None
-        _check_range(path, header.rate, header.channels)
-        _wav.check_coding(header, path)
-        return _wav.read_pcm16(fd, header, header.frames), header.rate
-    finally:
-        os.close(fd)
-
-
 def _load_file_into(path, row, *, sr, max_bandwidth, strict):
     y, orig_sr = _decode(path, n_out=row.shape[0], sr=sr, max_bandwidth=max_bandwidth,
                          strict=strict)

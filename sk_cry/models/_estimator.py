@@ -251,14 +251,15 @@ class CryCNNClassifier(ScikerasFixes, KerasClassifier):
                 f"mixup={self.mixup} blends one-hot targets, but loss={self.loss!r} "
                 "takes integer labels; set mixup=0 or loss='categorical_crossentropy'"
             )
+        params = self.get_params()
         for name, how in _OWN_FIT_ARGS.items():
-            if self.get_params().get(f"fit__{name}") is not None:
+            if params.get(f"fit__{name}") is not None:
                 raise ParameterError(f"fit__{name} is not supported: {how}")
-        if self.get_params().get("validation_split"):
+        if params.get("validation_split"):
             raise ParameterError(
                 f"validation_split={self.validation_split!r} is not supported: "
                 + _OWN_FIT_ARGS["validation_split"])
-        if "optimizer__learning_rate" in self.get_params():
+        if "optimizer__learning_rate" in params:
             raise ParameterError("optimizer__learning_rate is not supported: set "
                                  "learning_rate")
         optimizer = self.optimizer
