@@ -32,6 +32,16 @@ def load_split(args, tmp, n_train, n_test):
     return train, test, 1.0
 
 
+# Memory of the current process in kB, as Python expressions for the code that
+# benchmarks run in fresh interpreters: resident now, and the peak (VmHWM). Not
+# ``ru_maxrss``: Linux carries it over from the parent through fork and exec, so
+# a child of a process holding TensorFlow "peaked" at the parent's ~900 MB.
+RSS_KB = ("int(next(l.split()[1] for l in open('/proc/self/status') "
+          "if l.startswith('VmRSS:')))")
+PEAK_KB = ("int(next(l.split()[1] for l in open('/proc/self/status') "
+           "if l.startswith('VmHWM:')))")
+
+
 def machine():
     """One line naming the date, CPU count and library versions of this run."""
     import keras

@@ -30,7 +30,7 @@ import soundfile as sf
 import tensorflow as tf
 
 from _common import machine
-from sk_cry.io._loader import _decode
+from sk_cry.io._decode import _decode
 from sk_cry.models import build_residual_cnn
 from sk_cry.models._lite import _LiteNetwork
 from sk_cry.models._network import _residual_block

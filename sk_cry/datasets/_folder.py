@@ -9,12 +9,10 @@ import soundfile as sf
 from sklearn.utils import Bunch
 
 from ..exceptions import DatasetError
+from ..io._decode import AUDIO_EXTENSIONS
 
 __all__ = ["AGE_BANDS", "AUDIO_EXTENSIONS", "DONATE_A_CRY_REASONS", "load_folder",
            "parse_name", "write_folder"]
-
-#: File types found by :func:`load_folder` (what libsndfile decodes).
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 
 # "awake_01", "hungry-f-04-07": the label is the leading run of letters.
 _NAME_LABEL = re.compile(r"^([A-Za-z]+)(?:[-_ ]|\d|$)")

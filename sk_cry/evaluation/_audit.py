@@ -15,16 +15,12 @@ from sklearn.preprocessing import OrdinalEncoder
 from sklearn.tree import DecisionTreeClassifier
 
 from ..exceptions import AudioLoadError, ParameterError
-from ..features import log_mel_spectrogram
 from ..io import load_audio
-from ._duplicates import find_duplicates
+from . import _duplicates
 
 __all__ = ["AuditReport", "Finding", "audit"]
 
 _SEVERITIES = ("critical", "warning", "info")
-_FP_SR = 8000  # fingerprints at 8 kHz: every clip has this band, whatever its source
-_FP_HOP = 160  # 20-ms frames: 300 per 6-s clip keeps the all-pairs search to seconds
-_FP_MELS = 32
 _MIN_OVERLAP_S = 1.0  # shared audio shorter than this is not called a duplicate
 # a property finding is critical only with at least this many readable clips in
 # every class: on fewer, a one-threshold classifier scores high by luck (a
@@ -114,10 +110,11 @@ def _is_missing(labels):
     return np.zeros(labels.shape, dtype=bool)
 
 
-def _try_scan(path):
-    """``_scan(path)``, or the ``AudioLoadError`` that says why it cannot be read."""
+def _try_scan(path, planes):
+    """``_scan(path, planes)``, or the ``AudioLoadError`` that says why it cannot be
+    read."""
     try:
-        return _scan(path)
+        return _scan(path, planes)
     except AudioLoadError as exc:
         return exc
 
@@ -128,8 +125,8 @@ def _frames(x, length, hop):
     return np.lib.stride_tricks.sliding_window_view(padded, length)[::hop]
 
 
-def _scan(path):
-    """Header facts, level, band and fingerprint of one file.
+def _scan(path, planes):
+    """Header facts, level, band and duplicate-search signature of one file.
 
     The numbers of ``librosa.feature.rms``, ``librosa.stft`` and
     ``power_to_db(melspectrogram(...), ref=np.max)`` (to float32 round-off), in
@@ -155,8 +152,8 @@ def _scan(path):
     psd_db = 10 * np.log10(psd + 1e-20)
     above = np.flatnonzero(psd_db > psd_db.max() - 60.0)
     # soxr "HQ" is librosa.resample's default
-    fp = x if info.samplerate == _FP_SR else soxr.resample(
-        x, info.samplerate, _FP_SR, quality="HQ")
+    x_fp = x if info.samplerate == _duplicates.SR else soxr.resample(
+        x, info.samplerate, _duplicates.SR, quality="HQ")
     return dict(
         sample_rate=info.samplerate, channels=info.channels, subtype=info.subtype,
         format=info.format, duration=info.frames / info.samplerate,
@@ -168,8 +165,7 @@ def _scan(path):
         # near-digital silence (padding, muted input), not the pauses of a cry
         silence=float(np.mean(frame_rms < 10 ** (-60 / 20))),
         digest=hashlib.sha1(np.round(x * 32767).astype(np.int32).tobytes()).hexdigest(),
-        fingerprint=log_mel_spectrogram(fp, sr=_FP_SR, n_fft=256, hop_length=_FP_HOP,
-                                        n_mels=_FP_MELS, top_db=60.0),
+        signature=_duplicates.signature(x_fp, planes),
     )
 
 
@@ -230,13 +226,13 @@ def _property_findings(props, y, classes, cv, margin):
     return findings
 
 
-def _duplicate_findings(paths, scans, y, groups, classes, n_jobs=None):
-    fingerprints = [s["fingerprint"] for s in scans]
-    lengths = np.array([fp.shape[1] for fp in fingerprints])
-    min_overlap = int(_MIN_OVERLAP_S * _FP_SR / _FP_HOP)
-    pairs = find_duplicates(paths, [s["duration"] for s in scans], fingerprints,
-                            [s["digest"] for s in scans], min_overlap=min_overlap,
-                            hop=_FP_HOP, sr=_FP_SR, n_jobs=n_jobs)
+def _duplicate_findings(paths, scans, y, groups, classes):
+    signatures = [s["signature"] for s in scans]
+    lengths = np.array([s.envelope.size for s in signatures])
+    frame = _duplicates.HOP / _duplicates.SR
+    pairs = _duplicates.find_duplicates(
+        paths, [s["duration"] for s in scans], signatures, [s["digest"] for s in scans],
+        min_overlap=int(_MIN_OVERLAP_S / frame))
     for i, j, identical, lag, overlap in pairs:
         shorter = min(lengths[i], lengths[j])
         if identical:
@@ -244,8 +240,8 @@ def _duplicate_findings(paths, scans, y, groups, classes, n_jobs=None):
         elif abs(lag) <= 5 and overlap >= 0.9 * shorter:
             what = "near-identical audio (re-encoded, trimmed or rescaled)"
         else:
-            what = (f"overlapping audio ({overlap * _FP_HOP / _FP_SR:.1f} s shared, "
-                    f"shifted {abs(lag) * _FP_HOP / _FP_SR:.2f} s)")
+            what = (f"overlapping audio ({overlap * frame:.1f} s shared, "
+                    f"shifted {abs(lag) * frame:.2f} s)")
         where = []
         if y[i] != y[j]:
             where.append(f"different classes ({classes[y[i]]} vs {classes[y[j]]})")
@@ -336,11 +332,12 @@ def audit(paths, y, groups=None, *, split=None, cv=5, margin=0.15, n_jobs=None,
         How far above chance a property must score to be reported (twice as far,
         or >= 0.9, makes it critical).
     n_jobs : int or None, default=None
-        Threads scanning files and comparing fingerprints (joblib semantics:
+        Threads scanning files (joblib semantics:
         -1 all cores). Threads rather than processes: a process worker first
         spends about a second importing what the scan needs.
     random_state : int, default=0
-        Shuffling of the folds.
+        Shuffling of the folds, and the random projections of the duplicate
+        search.
 
     Returns
     -------
@@ -376,7 +373,12 @@ def audit(paths, y, groups=None, *, split=None, cv=5, margin=0.15, n_jobs=None,
     # threads: decoding, resampling and the STFTs run outside the GIL, and a
     # process worker would first spend seconds importing librosa and sklearn
     # (seed-cry's 453 files: 2.0 s on 2 threads, 3.9 s on 2 fresh processes)
-    scans = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(_try_scan)(p) for p in paths)
+    # Each result keeps a few kilobytes per file (no waveform, no fingerprint),
+    # and joblib dispatches a few files ahead of the workers, so memory does not
+    # grow with the number of files beyond that.
+    planes = _duplicates.projections(random_state)
+    scans = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(_try_scan)(p, planes) for p in paths)
     findings = [Finding("unreadable", "warning", f"{scan}; the rest of the audit "
                         "leaves it out", [paths[i]])
                 for i, scan in enumerate(scans) if isinstance(scan, AudioLoadError)]
@@ -397,7 +399,7 @@ def audit(paths, y, groups=None, *, split=None, cv=5, margin=0.15, n_jobs=None,
         values = np.unique(props[prop])
         if values.size == 1:
             findings.append(Finding(kind, "info", f"every file has {label} {values[0]}"))
-    dupes = list(_duplicate_findings(paths, scans, y, groups, classes, n_jobs))
+    dupes = list(_duplicate_findings(paths, scans, y, groups, classes))
     findings += dupes
     if split is not None:
         findings += _overlap_findings(split, all_paths, all_groups, [

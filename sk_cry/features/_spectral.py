@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted, check_memory, validate_dat
 from threadpoolctl import ThreadpoolController
 
 from ..exceptions import AudioLoadError
+from ..runtime._frontend import blocked_bank
 from ._layout import band_layout
 
 __all__ = [
@@ -39,26 +40,10 @@ _CHUNK = 16  # clips per parallel task
 
 
 @lru_cache(maxsize=8)
-def _mel_bank(sr, n_fft, n_mels, rows_per_block=8):
-    """librosa's mel filter bank cut into blocks of filters and the bins they touch.
-
-    Each filter is non-zero on a few neighbouring FFT bins, so the bank is about
-    93 % zeros (128 bands, n_fft 2048): multiplying block by block does a
-    fifteenth of the dense product's arithmetic, with the same result. Every
-    weight is repeated twice, to apply to the squared real and imaginary parts of
-    a bin side by side (``complex64`` viewed as ``float32``): the power
-    ``re**2 + im**2`` is summed by the product itself.
-    """
-    basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels).astype(np.float32)
-    blocks = []
-    for start in range(0, n_mels, rows_per_block):
-        rows = slice(start, start + rows_per_block)
-        used = np.flatnonzero(basis[rows].any(axis=0))
-        first, stop = (used[0], used[-1] + 1) if used.size else (0, 0)
-        block = np.repeat(basis[rows, first:stop], 2, axis=1)
-        block.flags.writeable = False
-        blocks.append((rows, slice(2 * first, 2 * stop), block))
-    return tuple(blocks)
+def _mel_bank(sr, n_fft, n_mels):
+    """librosa's mel filter bank in blocks (:func:`~sk_cry.runtime._frontend.blocked_bank`,
+    which an exported model's front end uses too)."""
+    return blocked_bank(librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels))
 
 
 @lru_cache(maxsize=8)

@@ -1,5 +1,7 @@
-"""Audio input: files or waveforms -> fixed-length mono waveforms."""
+"""Reading audio: :func:`load_audio` (numpy, soundfile and soxr only) and the
+:class:`AudioLoader` transformer (scikit-learn), each imported on first use."""
 
-from ._loader import AudioLoader, load_audio
+from .._lazy import attach
 
-__all__ = ["AudioLoader", "load_audio"]
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "._decode": ["load_audio"], "._loader": ["AudioLoader"], "._stream": ["Windows"]})

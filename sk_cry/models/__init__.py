@@ -5,17 +5,15 @@ TensorFlow loads at the first use of a name that needs it (``CryCNNClassifier``,
 ``make_cnn_pipeline``), not at import.
 """
 
-import lazy_loader as lazy
+from .._lazy import attach
 
-__getattr__, __dir__, __all__ = lazy.attach(
-    __name__,
-    submod_attrs={
-        "_estimator": ["CryCNNClassifier"],
-        "_files": ["FilePrediction", "predict_files"],
-        "_network": ["build_residual_cnn"],
-        "_persist": ["ModelFileError", "ModelVersionWarning", "load", "save"],
-        "_pipelines": ["CryPipeline", "make_cnn_pipeline", "make_svm_pipeline"],
-        "_reference": ["REFERENCE_TOPOLOGY", "REFERENCE_TRAINING"],
-        "_training": ["SpecAugment", "StatsPooling"],
-    },
-)
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "._estimator": ["CryCNNClassifier"],
+    "._export": ["export"],
+    "._files": ["FilePrediction", "predict_files", "predict_windows"],
+    "._network": ["build_residual_cnn"],
+    "._persist": ["ModelFileError", "ModelVersionWarning", "load", "save"],
+    "._pipelines": ["CryPipeline", "make_cnn_pipeline", "make_svm_pipeline"],
+    "._reference": ["REFERENCE_TOPOLOGY", "REFERENCE_TRAINING"],
+    "._training": ["SpecAugment", "StatsPooling"],
+})

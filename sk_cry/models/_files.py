@@ -1,46 +1,14 @@
 """Per-file predictions: one record per path, bad files and silent clips included."""
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import ParameterError, SkCryError
 from ..io import AudioLoader, load_audio
+from ..runtime._records import FilePrediction, check_windowing, classify_windows, is_silent
 
-__all__ = ["FilePrediction", "predict_files"]
-
-#: A clip whose loudest sample is below this many dB full scale has no signal to
-#: classify (digital silence, a muted input): -60 dBFS is 0.001 in amplitude,
-#: about the noise floor of a 10-bit recording.
-SILENCE_DBFS = -60.0
-
-
-@dataclass
-class FilePrediction:
-    """What :func:`predict_files` says about one file.
-
-    Attributes
-    ----------
-    path : str
-    label : object or None
-        The predicted class (an element of the model's ``classes_``); None when
-        the file could not be read or holds no signal.
-    probabilities : dict or None
-        Class name -> probability, for a file that was classified.
-    error : str or None
-        ``"<ExceptionType>: <message>"`` for a file that could not be read.
-    silent : bool
-        True when the clip's peak is below ``SILENCE_DBFS`` (-60 dBFS): not
-        classified, since any class would be a guess.
-    """
-
-    path: str
-    label: object = None
-    probabilities: dict = field(default=None)
-    error: str = None
-    silent: bool = False
+__all__ = ["FilePrediction", "predict_files", "predict_windows"]
 
 
 def _load_one(path, params):
@@ -62,12 +30,11 @@ def _predict_batch(rest, batch, params, classes, names, n_jobs):
     """
     loaded = Parallel(n_jobs=n_jobs, require="sharedmem")(
         delayed(_load_one)(p, params) for p in batch)
-    threshold = 10 ** (SILENCE_DBFS / 20)
     records, waves, rows = [], [], []
     for path, wave in zip(batch, loaded):
         if isinstance(wave, SkCryError):
             records.append(FilePrediction(path, error=f"{type(wave).__name__}: {wave}"))
-        elif np.max(np.abs(wave)) < threshold:
+        elif is_silent(wave):
             records.append(FilePrediction(path, silent=True))
         else:
             records.append(FilePrediction(path))
@@ -79,6 +46,17 @@ def _predict_batch(rest, batch, params, classes, names, n_jobs):
             records[row].label = classes[int(np.argmax(p))]
             records[row].probabilities = dict(zip(names, map(float, p)))
     return records
+
+
+def _loader_of(model):
+    loader = model.steps[0][1] if hasattr(model, "steps") else None
+    if not isinstance(loader, AudioLoader) or not hasattr(model, "predict_proba"):
+        raise ParameterError(
+            "model must be an sk_cry pipeline that starts with an AudioLoader and ends "
+            f"in a classifier with predict_proba (make_cnn_pipeline(), "
+            f"make_svm_pipeline()), got {type(model).__name__}"
+        )
+    return loader
 
 
 def predict_files(model, paths, *, batch_size=256, n_jobs=None, class_names=None):
@@ -135,13 +113,7 @@ def predict_files(model, paths, *, batch_size=256, n_jobs=None, class_names=None
     >>> with joblib.parallel_config(backend="dask"):  # doctest: +SKIP
     ...     records = predict_files(pipe, paths, batch_size=256)
     """
-    loader = model.steps[0][1] if hasattr(model, "steps") else None
-    if not isinstance(loader, AudioLoader) or not hasattr(model, "predict_proba"):
-        raise ParameterError(
-            "model must be an sk_cry pipeline that starts with an AudioLoader and ends "
-            f"in a classifier with predict_proba (make_cnn_pipeline(), "
-            f"make_svm_pipeline()), got {type(model).__name__}"
-        )
+    loader = _loader_of(model)
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ParameterError(f"batch_size must be a positive int, got {batch_size!r}")
     check_is_fitted(model)
@@ -164,3 +136,47 @@ def predict_files(model, paths, *, batch_size=256, n_jobs=None, class_names=None
                                 classes, names, n_jobs)
         for start in range(0, len(paths), batch_size))
     return [record for batch in batches for record in batch]
+
+
+def predict_windows(model, paths, *, window=None, hop=None):
+    """Classify recordings of any length window by window, with a fitted pipeline.
+
+    The same windows, records and aggregate as the exported model's
+    :meth:`sk_cry.runtime.BundleModel.predict_windows`: each file is read in
+    blocks (a 1-hour recording never sits in memory whole); windows of
+    ``window`` seconds start every ``hop`` seconds while they fit, and one more
+    ends where the recording ends, so every sample is heard; a recording shorter
+    than one window is padded (``padded=True``); windows below -60 dBFS are
+    ``silent``, not a class. A file's ``label`` and ``probabilities`` are the mean
+    of its windows' probabilities that are not silent. The pipeline's own
+    ``AudioLoader`` keeps only the first ``duration`` seconds of a file.
+
+    Parameters
+    ----------
+    model : fitted sk_cry pipeline
+        As for :func:`predict_files`.
+    paths : sequence of str or path-like
+    window : float or None, default=None
+        Seconds, at most the loader's ``duration`` (None: ``duration``).
+    hop : float or None, default=None
+        Seconds between window starts (None: half a window).
+
+    Returns
+    -------
+    recordings : list of sk_cry.runtime.Recording
+        One per path, in order; a file that cannot be read has its ``error``.
+
+    Examples
+    --------
+    >>> from sk_cry import predict_windows
+    >>> (night,) = predict_windows(pipe, ["night.wav"], window=6, hop=3)  # doctest: +SKIP
+    >>> [(w.start, w.label) for w in night.windows]                    # doctest: +SKIP
+    [(0.0, 'hungry'), (3.0, 'hungry'), (6.0, None), ...]
+    """
+    loader = _loader_of(model)
+    check_is_fitted(model)
+    window, hop = check_windowing(window, hop, loader.duration)
+    rest = model[1:]
+    return [classify_windows(p, rest.predict_proba, model.classes_, sr=loader.sr,
+                             duration=loader.duration, window=window, hop=hop,
+                             max_bandwidth=loader.max_bandwidth) for p in paths]

@@ -1,0 +1,276 @@
+"""The commands from a folder of recordings to a service: ``train``, ``predict``,
+``export``, ``serve``. Each imports what it needs when it runs: ``predict`` and
+``serve`` on a bundle need only the runtime."""
+
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["export_model", "predict", "serve", "train"]
+
+
+def _bar(iterable=None, *, quiet, **kwargs):
+    """A tqdm progress bar on a terminal; nothing when not a terminal or quiet."""
+    from tqdm import tqdm
+
+    return tqdm(iterable, disable=quiet or not sys.stderr.isatty(), leave=False,
+                file=sys.stderr, **kwargs)
+
+
+def _error(command, message):
+    print(f"sk-cry {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def train(args):
+    """Fit a CNN or SVM pipeline on a folder and save it with ``sk_cry.save``."""
+    import numpy as np
+
+    from ..datasets import load_folder
+    from ..exceptions import SkCryError
+    from ..models import make_cnn_pipeline, make_svm_pipeline, save
+
+    start = time.perf_counter()
+    try:
+        data = load_folder(args.folder, args.labels_csv)
+    except (SkCryError, OSError) as exc:
+        return _error("train", exc)
+    y = data.target_names[data.target]  # class names, so predictions are names
+    common = dict(duration=args.duration, max_bandwidth=args.max_bandwidth)
+    if args.model == "cnn":
+        pipe = make_cnn_pipeline(epochs=args.epochs, random_state=args.seed, **common)
+    else:
+        pipe = make_svm_pipeline(**common)
+    pipe.check_steps()
+    counts = ", ".join(f"{n} {c}" for n, c in zip(*np.unique(y, return_counts=True)))
+    print(f"training a {args.model.upper()} pipeline on {len(y)} files ({counts})",
+          flush=True)
+    loader, rest = pipe.steps[0][1], pipe[1:]
+    try:
+        waves = np.concatenate([
+            loader.transform(data.paths[i:i + 32])
+            for i in _bar(range(0, len(y), 32), quiet=args.quiet, desc="decoding",
+                          unit_scale=32, unit="file")])
+    except SkCryError as exc:
+        return _error("train", f"{exc} (leave the file out, or fix it, and train again)")
+    if args.model == "cnn":
+        bar = _bar(total=args.epochs, quiet=args.quiet, desc="epochs", unit="epoch")
+        pipe.set_params(cnn__fit__callbacks=[_epoch_callback(bar)])
+    print(f"decoded in {time.perf_counter() - start:.1f} s; features and fit ...",
+          flush=True)
+    rest.fit(waves, y)
+    summary = [f"{time.perf_counter() - start:.1f} s in all"]
+    if args.model == "cnn":
+        bar.close()
+        cnn = pipe[-1]
+        # the saved model must not carry the progress bar: scikeras keeps the
+        # fit's callbacks beside its parameters, so both are reset
+        cnn.set_params(fit__callbacks=None)
+        cnn._initialize_callbacks()
+        loss = cnn.history_["loss"]
+        summary.insert(0, f"{len(loss)} epochs, final training loss {loss[-1]:.3f}, "
+                       f"{cnn.model_.count_params():,} weights")
+    train_score = float(np.mean(rest.predict(waves) == y))
+    path = save(pipe, args.output)
+    print(f"saved {path} ({path.stat().st_size / 1e3:.0f} KB; a pickle: load it only "
+          "where you trust it); " + "; ".join(summary))
+    print(f"accuracy on its own training files {train_score:.3f} (not an estimate of "
+          "anything: use sk-cry evaluate for that)")
+    return 0
+
+
+def _epoch_callback(bar):
+    import keras
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            bar.set_postfix(loss=f"{(logs or {}).get('loss', float('nan')):.3f}")
+            bar.update(1)
+
+    return EpochProgress()
+
+
+def _is_bundle(path):
+    """A bundle is a ZIP archive from its first byte (a saved pipeline is a
+    header and a pickle, which may hold ZIP archives of its own)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
+def _load_model(path):
+    """``(model, kind)``: a bundle on the runtime, or a saved pipeline."""
+    if _is_bundle(path):
+        from ..runtime import load
+
+        return load(path), "bundle"
+    from ..models import load
+
+    return load(path), "pipeline"
+
+
+def _audio_files(items):
+    from ..io._decode import AUDIO_EXTENSIONS
+
+    files = []
+    for item in map(Path, items):
+        if item.is_dir():
+            files += sorted(p for p in item.rglob("*") if p.suffix.lower() in
+                            AUDIO_EXTENSIONS and p.is_file())
+        else:
+            files.append(item)  # a missing or bad file becomes a row with its error
+    return [str(f) for f in files]
+
+
+def _rows(model, kind, paths, args):
+    """One dict per file (and per window with --window), classes by name."""
+    names = [str(c) for c in model.classes_]
+    rows = []
+    step = 16
+    chunks = range(0, len(paths), step)
+    for i in _bar(chunks, quiet=args.quiet, desc="predicting", unit_scale=step,
+                  unit="file"):
+        chunk = paths[i:i + step]
+        if args.window is None:
+            if kind == "bundle":
+                records = model.predict_files(chunk)
+            else:
+                from ..models import predict_files
+
+                records = predict_files(model, chunk)
+            for r in records:
+                rows.append(dict(path=r.path, start=None, label=r.label,
+                                 probabilities=r.probabilities, silent=r.silent,
+                                 error=r.error))
+            continue
+        if kind == "bundle":
+            recordings = model.predict_windows(chunk, window=args.window, hop=args.hop)
+        else:
+            from ..models import predict_windows
+
+            recordings = predict_windows(model, chunk, window=args.window, hop=args.hop)
+        for r in recordings:
+            rows.append(dict(path=r.path, start=None, label=r.label,
+                             probabilities=r.probabilities, silent=r.silent,
+                             error=r.error, padded=r.padded, duration=r.duration))
+            for w in r.windows:
+                rows.append(dict(path=r.path, start=w.start, label=w.label,
+                                 probabilities=w.probabilities, silent=w.silent,
+                                 error=None))
+    for row in rows:
+        row["label"] = None if row["label"] is None else str(row["label"])
+        row["probabilities"] = row["probabilities"] or {n: None for n in names}
+    return rows, names
+
+
+def _note(row):
+    if row["error"]:
+        return row["error"]
+    if row["silent"]:
+        return "silent (below -60 dBFS)"
+    return "padded (shorter than one window)" if row.get("padded") else ""
+
+
+def predict(args):
+    """Predict files and folders with a saved pipeline or an exported bundle."""
+    from ..exceptions import SkCryError
+
+    try:
+        model, kind = _load_model(args.model)
+    except (SkCryError, OSError) as exc:
+        return _error("predict", exc)
+    paths = _audio_files(args.paths)
+    if not paths:
+        return _error("predict", f"no audio files in {' '.join(args.paths)}")
+    if args.window is None and args.hop is not None:
+        return _error("predict", "--hop needs --window")
+    try:
+        rows, names = _rows(model, kind, paths, args)
+    except SkCryError as exc:
+        return _error("predict", exc)
+    where = ["path"] + (["start"] if args.window is not None else [])
+    if args.format == "json":
+        json.dump([{k: row.get(k) for k in where + ["label", "probabilities", "silent",
+                                                     "error"]} for row in rows],
+                  sys.stdout, indent=1)
+        print()
+    elif args.format == "csv":
+        out = csv.writer(sys.stdout)
+        out.writerow(where + ["label"] + [f"p_{n}" for n in names] + ["note"])
+        for row in rows:
+            p = row["probabilities"]
+            out.writerow([row[k] if row[k] is not None else "" for k in where]
+                         + [row["label"] or ""]
+                         + ["" if p[n] is None else f"{p[n]:.4f}" for n in names]
+                         + [_note(row)])
+    else:
+        width = min(60, max(len(r["path"]) for r in rows))
+        head = f"{'file':<{width}} " + ("  start" if args.window is not None else "")
+        print(head + f" {'label':<12}" + "".join(f" {n[:10]:>10}" for n in names))
+        for row in rows:
+            p = row["probabilities"]
+            name = row["path"] if row["start"] is None else ""
+            line = f"{name[-width:]:<{width}} "
+            if args.window is not None:
+                line += "  total" if row["start"] is None else f"{row['start']:7.1f}"
+            line += f" {row['label'] or '-':<12}" + "".join(
+                f" {'-' if p[n] is None else format(p[n], '.3f'):>10}" for n in names)
+            note = _note(row)
+            print(line + (f"  {note}" if note else ""))
+    failed = sum(1 for r in rows if r["error"])
+    if failed:
+        print(f"sk-cry predict: {failed} of {len(paths)} files could not be read",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+def export_model(args):
+    """Export a saved CNN pipeline to a bundle."""
+    from sklearn.exceptions import NotFittedError
+
+    from ..exceptions import SkCryError
+    from ..models import export, load
+
+    try:
+        manifest = export(load(args.model), args.output)
+    except (SkCryError, NotFittedError, OSError) as exc:
+        return _error("export", exc)
+    size = Path(args.output).stat().st_size
+    print(f"wrote {args.output} ({size / 1e3:.0f} KB, format version "
+          f"{manifest['format_version']}, network {manifest['network_sha256'][:12]}); "
+          "run it with sk-cry predict, sk-cry serve or sk_cry.runtime.load, without "
+          "TensorFlow")
+    return 0
+
+
+def serve(args):
+    """Serve a bundle over HTTP on uvicorn."""
+    from ..exceptions import SkCryError
+
+    try:
+        import uvicorn
+
+        from ..service import make_app
+    except ImportError as exc:
+        return _error("serve", f"{exc}: pip install \"sk-cry[serve]\"")
+    if not _is_bundle(args.model):
+        return _error("serve", f"{args.model} is not an exported bundle; export a saved "
+                      "pipeline first: sk-cry export MODEL OUT.skcry-bundle")
+    try:
+        from ..runtime import load
+
+        model = load(args.model)
+    except (SkCryError, OSError) as exc:
+        return _error("serve", exc)
+    app = make_app(model, name=Path(args.model).name, max_upload=args.max_upload)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"sk-cry serve: listening on {args.host}: reachable from other machines, "
+              "with no authentication", file=sys.stderr)
+    print(f"serving {args.model} on http://{args.host}:{args.port}/ (Ctrl-C stops)",
+          flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0

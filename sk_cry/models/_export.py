@@ -1,0 +1,121 @@
+"""Export a fitted CNN pipeline to a bundle that :mod:`sk_cry.runtime` runs."""
+
+import librosa
+import numpy as np
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from .. import __version__
+from ..exceptions import ParameterError
+from ..features import FeatureScaler, MFCCMelExtractor, band_layout
+from ..features._spectral import _dct_matrix, _window
+from ..io import AudioLoader
+from ..runtime._bundle import write_bundle
+
+__all__ = ["EXPORT_MAX_WEIGHTS", "export"]
+
+#: Networks above this many weights are not exported: converting one costs
+#: memory and minutes that grow with it (the reference topology's 51 M weights:
+#: 55 s and 7 GB to convert, a 205 MB flatbuffer; the default network's 24 k:
+#: under a second and about 100 KB).
+EXPORT_MAX_WEIGHTS = 2_000_000
+
+
+def _steps(pipeline):
+    steps = getattr(pipeline, "steps", None)
+    kinds = [AudioLoader, MFCCMelExtractor, FeatureScaler]
+    if (not steps or len(steps) != 4
+            or not all(isinstance(s, k) for (_, s), k in zip(steps, kinds))
+            or not hasattr(steps[3][1], "input_bands")):
+        shown = [type(s).__name__ for _, s in steps] if steps else type(pipeline).__name__
+        raise ParameterError(
+            f"only a CNN pipeline (AudioLoader, MFCCMelExtractor, FeatureScaler, "
+            f"CryCNNClassifier: what make_cnn_pipeline builds) can be exported, got "
+            f"{shown}; an SVM pipeline runs where scikit-learn does: keep it with "
+            "sk_cry.save")
+    return [s for _, s in steps]
+
+
+def _labels(classes):
+    labels = np.asarray(classes).tolist()
+    if not all(isinstance(c, (str, int)) and not isinstance(c, bool) for c in labels):
+        raise ParameterError(f"class labels must be str or int to be exported, got "
+                             f"{labels!r}; fit on str or int labels")
+    return labels
+
+
+def export(pipeline, path):
+    """Write a fitted CNN pipeline as a bundle that runs without TensorFlow.
+
+    The bundle is one file (a ZIP archive of plain data, no pickle): the network
+    as a LiteRT flatbuffer; the loader's and the front end's parameters and the
+    class names as JSON; the STFT window, mel filter bank, DCT rows and the
+    scaler's statistics as ``.npy`` arrays; a manifest with the format version,
+    the sk_cry version and the SHA-256 of every member. Load it with
+    :func:`sk_cry.runtime.load`, which needs only numpy, soundfile, soxr and
+    ``ai_edge_litert`` (``pip install "sk-cry[runtime]"``) and gives the
+    pipeline's probabilities to about 1e-6.
+
+    Parameters
+    ----------
+    pipeline : CryPipeline
+        A fitted :func:`~sk_cry.make_cnn_pipeline` pipeline, any parameters.
+    path : str or path-like
+        Where to write it (by convention ``*.skcry-bundle``).
+
+    Returns
+    -------
+    manifest : dict
+        What was written: format version, versions, sizes and hashes.
+
+    Raises
+    ------
+    ParameterError
+        If the pipeline is not a CNN pipeline (an SVM pipeline, a custom one),
+        its network has more than :data:`EXPORT_MAX_WEIGHTS` weights, or its
+        class labels are neither str nor int.
+    sklearn.exceptions.NotFittedError
+        If it is not fitted.
+
+    Examples
+    --------
+    >>> import sk_cry
+    >>> sk_cry.export(pipe, "cry.skcry-bundle")            # doctest: +SKIP
+    >>> sk_cry.runtime.load("cry.skcry-bundle").predict(["clip.wav"])  # doctest: +SKIP
+    """
+    loader, features, scaler, cnn = _steps(pipeline)
+    try:
+        check_is_fitted(scaler)
+        check_is_fitted(cnn)
+    except NotFittedError as exc:
+        raise NotFittedError("the pipeline is not fitted: fit it before exporting "
+                             "it") from exc
+    n_weights = cnn.model_.count_params()
+    if n_weights > EXPORT_MAX_WEIGHTS:
+        raise ParameterError(
+            f"the network has {n_weights:,} weights, more than the "
+            f"{EXPORT_MAX_WEIGHTS:,} sk_cry exports (converting the reference "
+            "topology's 51 M takes 7 GB of memory and a minute, for a 205 MB "
+            "file no small device should load); export a smaller network, such as "
+            "make_cnn_pipeline()'s default")
+    from ._lite import to_flatbuffer  # TensorFlow
+
+    bands = band_layout(features.n_mfcc, features.n_mels)
+    mel = librosa.filters.mel(sr=features.sr, n_fft=features.n_fft,
+                              n_mels=features.n_mels).astype(np.float32)
+    model = {
+        "classes": _labels(pipeline.classes_),
+        "loader": {"sr": int(loader.sr), "duration": float(loader.duration),
+                   "max_bandwidth": (None if loader.max_bandwidth is None
+                                     else float(loader.max_bandwidth))},
+        "front_end": {"n_fft": int(features.n_fft),
+                      "hop_length": int(features.hop_length),
+                      "top_db": None if features.top_db is None else float(features.top_db),
+                      "input_bands": [int(b) for b in bands]},
+    }
+    arrays = {"window": _window(features.n_fft), "mel_basis": mel,
+              "dct": _dct_matrix(features.n_mels, bands[0]),
+              "mean": np.asarray(scaler.mean_, np.float64),
+              "scale": np.asarray(scaler.scale_, np.float64)}
+    return write_bundle(path, network=to_flatbuffer(cnn.model_), model=model,
+                        arrays=arrays, sk_cry_version=__version__)

@@ -1,0 +1,179 @@
+"""What a prediction says about a file or a window of it, and the loops that a
+fitted pipeline and an exported model share: one record per file (errors and
+silence included), long recordings window by window, live audio."""
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..exceptions import ParameterError, SkCryError
+from ..io._stream import Windows, cut_windows
+
+__all__ = ["SILENCE_DBFS", "FilePrediction", "Recording", "Window", "classify_windows",
+           "is_silent", "stream_windows"]
+
+#: A clip or window whose loudest sample is below this many dB full scale has no
+#: signal to classify (digital silence, a muted input): -60 dBFS is 0.001 in
+#: amplitude, about the noise floor of a 10-bit recording.
+SILENCE_DBFS = -60.0
+_THRESHOLD = 10 ** (SILENCE_DBFS / 20)
+
+
+def is_silent(waves):
+    """True for each row of ``waves`` whose peak is below :data:`SILENCE_DBFS`."""
+    return np.max(np.abs(waves), axis=-1) < _THRESHOLD
+
+
+@dataclass
+class FilePrediction:
+    """What ``predict_files`` says about one file (a pipeline's or a bundle's).
+
+    Attributes
+    ----------
+    path : str
+    label : object or None
+        The predicted class (an element of the model's ``classes_``); None when
+        the file could not be read or holds no signal.
+    probabilities : dict or None
+        Class name -> probability, for a file that was classified.
+    error : str or None
+        ``"<ExceptionType>: <message>"`` for a file that could not be read.
+    silent : bool
+        True when the clip's peak is below ``SILENCE_DBFS`` (-60 dBFS): not
+        classified, since any class would be a guess.
+    """
+
+    path: str
+    label: object = None
+    probabilities: dict = field(default=None)
+    error: str = None
+    silent: bool = False
+
+
+@dataclass
+class Window:
+    """One window of a recording.
+
+    Attributes
+    ----------
+    start : float
+        Seconds from the start of the recording.
+    label : object or None
+        Most probable class; None for a silent window.
+    probabilities : dict or None
+        Class name -> probability; None for a silent window.
+    silent : bool
+        The window's peak is below ``SILENCE_DBFS`` (-60 dBFS): not classified.
+    """
+
+    start: float
+    label: object = None
+    probabilities: dict = None
+    silent: bool = False
+
+
+@dataclass
+class Recording:
+    """What ``predict_windows`` says about one file.
+
+    The aggregate ``label`` and ``probabilities`` are the mean of the window
+    probabilities over the windows that are not silent, and its most probable
+    class; a recording whose every window is silent has ``silent=True`` and
+    no label.
+
+    Attributes
+    ----------
+    path : str
+    duration : float or None
+        Seconds of audio in the file.
+    label : object or None
+    probabilities : dict or None
+    windows : list of Window
+    padded : bool
+        The recording is shorter than one window: its one window was padded
+        with silence at the end.
+    silent : bool
+    error : str or None
+        ``"<ExceptionType>: <message>"`` for a file that could not be read (no
+        windows then).
+    """
+
+    path: str
+    duration: float = None
+    label: object = None
+    probabilities: dict = None
+    windows: list = field(default_factory=list)
+    padded: bool = False
+    silent: bool = False
+    error: str = None
+
+
+def check_windowing(window, hop, duration):
+    """``(window, hop)`` in seconds, with the defaults filled in: one model input
+    per window, hop half a window."""
+    window = duration if window is None else float(window)
+    hop = window / 2 if hop is None else float(hop)
+    if not 0 < window <= duration:
+        raise ParameterError(
+            f"window={window} s: the model classifies {duration}-s inputs, so a window "
+            f"must be longer than 0 and at most {duration} s (shorter ones are padded "
+            "as short clips are)")
+    if not hop > 0:
+        raise ParameterError(f"hop must be a positive number of seconds, got {hop}")
+    return window, hop
+
+
+def _records(batches, proba, classes, n_input):
+    """:class:`Window` records of ``(starts, waves)`` batches, in order."""
+    names = [str(c) for c in classes]
+    for starts, waves in batches:
+        if waves.shape[1] < n_input:  # a window shorter than the model's input
+            waves = np.pad(waves, ((0, 0), (0, n_input - waves.shape[1])))
+        silent = is_silent(waves)
+        rows = iter(proba(waves[~silent]) if not silent.all() else ())
+        for start, quiet in zip(starts.tolist(), silent.tolist()):
+            if quiet:
+                yield Window(start, silent=True)
+            else:
+                row = next(rows)
+                yield Window(start, classes[int(np.argmax(row))],
+                             dict(zip(names, map(float, row))))
+
+
+def stream_windows(source, proba, classes, *, sr, duration, window, hop,
+                   max_bandwidth=None):
+    """Classify live audio: a :class:`Window` as soon as each window's audio has
+    arrived. ``source`` is ``(rate, blocks)`` (see :mod:`._sources`)."""
+    rate, blocks = source
+    batches = cut_windows(blocks, rate, sr=sr, window=window, hop=hop,
+                          max_bandwidth=max_bandwidth, batch=1)
+    yield from _records(batches, proba, classes, int(round(sr * duration)))
+
+
+def classify_windows(path, proba, classes, *, sr, duration, window, hop,
+                     max_bandwidth=None, batch=16):
+    """Read ``path`` in blocks and classify every window: a :class:`Recording`.
+
+    ``proba(waves)`` maps ``(k, round(sr * duration))`` float32 waveforms to
+    ``(k, n_classes)`` probabilities in the order of ``classes``. A file that
+    cannot be read gives a record with its ``error``.
+    """
+    record = Recording(os.fspath(path))
+    reader = Windows(path, sr=sr, window=window, hop=hop, max_bandwidth=max_bandwidth,
+                     batch=batch)
+    try:
+        record.windows = list(_records(reader, proba, classes, int(round(sr * duration))))
+    except SkCryError as exc:
+        record.error = f"{type(exc).__name__}: {exc}"
+        return record
+    record.duration, record.padded = reader.duration, reader.padded
+    heard = [w for w in record.windows if not w.silent]
+    if heard:
+        names = [str(c) for c in classes]
+        mean = np.mean([[w.probabilities[n] for n in names] for w in heard], axis=0)
+        record.label = classes[int(np.argmax(mean))]
+        record.probabilities = dict(zip(names, map(float, mean)))
+    else:
+        record.silent = True
+    return record
