@@ -84,3 +84,16 @@ def test_scale_smoke():
     for pair in ("clip_00000.wav ~ copy.wav", "clip_00001.wav ~ window_1.wav",
                  "window_1.wav ~ window_2.wav", "clip_00002.wav ~ window_2.wav"):
         assert pair in out.stdout
+
+
+def test_runtime_smoke():
+    out = _smoke("runtime.py")
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
+    assert len(rows) == 1 + 8  # header + size, load, memory, clip x2, recording x3
+    assert "| file size (KB) |" in out.stdout and "windows per second" in out.stdout
+
+
+def test_serve_smoke():
+    out = _smoke("serve.py")
+    assert "`POST /predict` on loopback, 50 requests" in out.stdout
+    assert "8 concurrent clients" in out.stdout and ", 0 errors;" in out.stdout

@@ -8,7 +8,10 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert status == 0
     out = capsys.readouterr().out
     assert "balanced accuracy per fold" in out and "CNN" in out and "SVM" in out
-    assert "prediction for" in out
+    assert "chance is 0.50" in out
+    assert out.count("distinguishable from chance") + out.count("Above chance") == 2
+    assert "the bundle on sk_cry.runtime" in out and "true label" in out
+    assert (tmp_path / "cnn.skcry-bundle").exists()
     pipe = load(tmp_path / "cnn_pipeline.skcry")
     wavs = sorted((tmp_path / "data").rglob("*.wav"))
     assert len(wavs) == 24
@@ -42,3 +45,92 @@ def test_audit_exit_status_clean_unreadable_and_missing_folder(tmp_path, capsys)
     assert "[warning] unreadable" in capsys.readouterr().out
     assert main(["audit", str(tmp_path / "nowhere")]) == 2
     assert "sk-cry audit: error:" in capsys.readouterr().err
+
+
+def test_train_export_predict_from_a_folder(tmp_path, capsys):
+    import csv
+    import io
+    import json
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from sk_cry import runtime
+    from sk_cry.datasets import make_cries, write_folder
+
+    X, y = make_cries(24, duration=2.0, random_state=2)
+    write_folder(X, y, tmp_path / "data", sr=16000, target_names=["other", "hungry"])
+    model, bundle = tmp_path / "cry.skcry", tmp_path / "cry.skcry-bundle"
+    assert main(["train", str(tmp_path / "data"), "--epochs", "3", "--duration", "2",
+                 "-o", str(model), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "on 24 files (hungry 12, other 12)" in out and "3 epochs" in out
+    assert main(["export", str(model), str(bundle)]) == 0
+    capsys.readouterr()
+    files = sorted(str(p) for p in (tmp_path / "data").rglob("*.wav"))
+    (tmp_path / "bad.wav").write_bytes(b"RIFF....WAVEfmt ")
+    # a saved pipeline and its bundle give the same rows, names not integers
+    tables = {}
+    for which in (model, bundle):
+        status = main(["predict", str(which), str(tmp_path / "data"),
+                       str(tmp_path / "bad.wav"), "--format", "csv", "--quiet"])
+        assert status == 1  # one file failed; the others are predicted
+        tables[which] = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    rows = tables[bundle]
+    assert [r["path"] for r in rows] == files + [str(tmp_path / "bad.wav")]
+    assert {r["label"] for r in rows[:-1]} <= {"hungry", "other"}
+    assert rows[-1]["label"] == "" and "AudioLoadError" in rows[-1]["note"]
+    for a, b in zip(tables[model], rows):
+        assert a["label"] == b["label"]
+        if a["p_hungry"]:
+            assert abs(float(a["p_hungry"]) - float(b["p_hungry"])) <= 1e-3
+    expected = runtime.load(bundle).predict_proba(files[:1])[0]
+    # windows, as JSON, in a runtime-only subprocess (no TensorFlow loaded)
+    out = subprocess.run([sys.executable, "-m", "sk_cry", "predict", str(bundle),
+                          files[0], "--window", "1", "--hop", "0.5", "--format", "json"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    records = json.loads(out.stdout)
+    assert [r["start"] for r in records] == [None, 0.0, 0.5, 1.0]
+    assert records[0]["path"] == files[0] and "tensorflow" not in out.stderr.lower()
+    whole = main(["predict", str(bundle), files[0], "--format", "json"])
+    assert whole == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert np.allclose([record["probabilities"][n] for n in ("hungry", "other")],
+                       expected, atol=1e-6)
+
+
+def test_export_and_serve_refuse_what_they_cannot_use(tmp_path, capsys):
+    from sk_cry import make_svm_pipeline, save
+    from sk_cry.datasets import make_cries
+
+    X, y = make_cries(12, duration=1.0, random_state=0)
+    svm = save(make_svm_pipeline(duration=1.0).fit(X, y), tmp_path / "svm.skcry")
+    assert main(["export", str(svm), str(tmp_path / "svm.bundle")]) == 2
+    assert "only a CNN pipeline" in capsys.readouterr().err
+    assert main(["serve", str(svm)]) == 2
+    assert "sk-cry export" in capsys.readouterr().err
+
+
+def test_evaluate_writes_a_self_contained_report(tmp_path, capsys):
+    import re
+
+    from sk_cry.datasets import make_cries, write_folder
+
+    X, y = make_cries(20, duration=1.0, random_state=5)
+    write_folder(X, y, tmp_path / "data", sr=16000, target_names=["other", "hungry"])
+    report = tmp_path / "report.html"
+    assert main(["evaluate", str(tmp_path / "data"), "--models", "cnn,svm", "--cv", "2",
+                 "--epochs", "1", "--duration", "1", "--report", str(report),
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("distinguishable from chance") + out.count("Above chance") == 2
+    page = report.read_text()
+    assert "<h2>Audit</h2>" in page and "every file has sample rate 16000" in page
+    assert page.count("pooled out-of-fold confusion matrix") == 2
+    assert "log-mel spectrogram, class hungry" in page
+    assert len(re.findall(r'src="data:image/png;base64,', page)) == 4
+    assert "http://" not in page and "https://" not in page  # viewable offline
+    assert main(["evaluate", str(tmp_path / "data"), "--models", "knn",
+                 "--report", str(report)]) == 2

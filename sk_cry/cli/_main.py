@@ -2,13 +2,14 @@
 ``predict``, ``export``, ``serve``, ``listen``)."""
 
 import argparse
+import logging
 import os
 import sys
 import time
 from pathlib import Path
 
 from ._quiet import native_logs_filtered
-from ._workflow import export_model, predict, serve, train
+from ._workflow import evaluate_folder, export_model, predict, serve, train
 
 # Each command imports what it needs when it runs, so that `sk-cry --help` and
 # `sk-cry audit` never load TensorFlow (4 s and 700 MB).
@@ -21,53 +22,64 @@ def _say(start, message):
 
 
 def demo(args):
-    """Synthetic cries -> WAV files -> CV of CNN vs SVM -> save -> predict."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    """A tour of the workflow on synthetic cries: audit, evaluate CNN and SVM
+    against chance, train, save, export, predict with the exported bundle."""
+    import numpy as np
 
     from ..datasets import load_folder, make_cries, write_folder
-    from ..models import load, make_cnn_pipeline, make_svm_pipeline, save
+    from ..evaluation import audit, evaluate
+    from ..models import export, make_cnn_pipeline, make_svm_pipeline, save
+    from ..runtime import load
 
     start = time.perf_counter()
     out = Path(args.out)
     X, y = make_cries(args.n_samples, duration=args.duration, class_sep=args.class_sep,
                       random_state=args.seed)
-    names = ["other", "hungry"]
-    write_folder(X, y, out / "data", sr=16000, target_names=names)
+    write_folder(X, y, out / "data", sr=16000, target_names=["other", "hungry"])
     data = load_folder(out / "data")
-    _say(start, f"wrote {len(data.paths)} synthetic cries ({args.duration:g} s, "
+    labels = data.target_names[data.target]
+    _say(start, f"1. wrote {len(data.paths)} synthetic cries ({args.duration:g} s, "
          f"classes {', '.join(data.target_names)}) to {out / 'data'}")
+    report = audit(data.paths, labels, n_jobs=args.n_jobs)
+    _say(start, f"2. audit (sk-cry audit): {len(report.shortcuts)} problem(s) in "
+         f"{report.n_files} files; chance is {report.chance:.2f}")
+    for finding in report.shortcuts:
+        print(f"     {finding}")
 
     common = dict(duration=args.duration, n_jobs=args.n_jobs)
     cnn = make_cnn_pipeline(epochs=args.epochs, random_state=args.seed, **common)
-    svm = make_svm_pipeline(**common)
-    cv = StratifiedKFold(args.cv, shuffle=True, random_state=args.seed)
-    scores = {}
-    for name, pipe in (("CNN", cnn), ("SVM", svm)):
-        _say(start, f"{args.cv}-fold cross-validation of the {name} pipeline ...")
-        scores[name] = cross_val_score(pipe, data.paths, data.target, cv=cv,
-                                       scoring="balanced_accuracy")
-    print("\nbalanced accuracy per fold (chance = 0.50)")
-    print(f"{'fold':>6} {'CNN':>7} {'SVM':>7}")
-    for i, (a, b) in enumerate(zip(scores["CNN"], scores["SVM"]), 1):
-        print(f"{i:>6} {a:7.3f} {b:7.3f}")
-    print(f"{'mean':>6} {scores['CNN'].mean():7.3f} {scores['SVM'].mean():7.3f}")
-    print(f"{'std':>6} {scores['CNN'].std():7.3f} {scores['SVM'].std():7.3f}\n")
+    pipelines = {"CNN": cnn, "SVM": make_svm_pipeline(**common)}
+    _say(start, f"3. {args.cv}-fold cross-validation against chance (sk-cry evaluate):")
+    print("\nbalanced accuracy per fold")
+    results = {}
+    for name, pipe in pipelines.items():
+        results[name] = evaluate(pipe, data.paths, labels, cv=args.cv,
+                                 random_state=args.seed)
+        folds = " ".join(f"{s:.3f}" for s in results[name].balanced_accuracy_folds)
+        print(f"  {name}: {folds}")
+    for name, result in results.items():
+        print(f"  {name}: {result.verdict}")
+    print()
 
-    _say(start, "fitting the CNN pipeline on all clips ...")
-    cnn.fit(data.paths, data.target)
+    _say(start, "4. fitting the CNN pipeline on all clips (sk-cry train) ...")
+    cnn.fit(data.paths, labels)
     model_path = save(cnn, out / "cnn_pipeline.skcry")
-    _say(start, f"saved the fitted pipeline to {model_path} "
-         f"({model_path.stat().st_size / 1e6:.1f} MB, "
-         f"{cnn[-1].count_params():,} weights; a pickle: loading it runs code, so "
-         "load only files you made or trust; sk_cry.load checks it for damage, not "
-         "for tampering)")
-    loaded = load(model_path)
+    _say(start, f"   saved {model_path} ({model_path.stat().st_size / 1e6:.1f} MB, "
+         f"{cnn[-1].count_params():,} weights; a pickle: load only files you made or "
+         "trust)")
+    bundle = out / "cnn.skcry-bundle"
+    export(cnn, bundle)
+    _say(start, f"5. exported {bundle} ({bundle.stat().st_size / 1e3:.0f} KB, no "
+         "pickle; runs without TensorFlow: sk-cry export)")
+    model = load(bundle)
     clip = data.paths[0]
-    proba = loaded.predict_proba([clip])[0]
-    label = data.target_names[loaded.predict([clip])[0]]
-    shown = ", ".join(f"{n}: {p:.2f}" for n, p in zip(data.target_names, proba))
-    _say(start, f"reloaded; prediction for {clip}: {label} ({shown}); "
-         f"true label: {data.target_names[data.target[0]]}")
+    (record,) = model.predict_files([clip])
+    shown = ", ".join(f"{n}: {p:.2f}" for n, p in record.probabilities.items())
+    same = np.abs(model.predict_proba([clip]) - cnn.predict_proba([clip])).max()
+    _say(start, f"6. the bundle on sk_cry.runtime (sk-cry predict): {clip} -> "
+         f"{record.label} ({shown}); true label: {labels[0]}; the pipeline's "
+         f"probabilities to {same:.0e}")
+    print(f"\nnext: sk-cry serve {bundle}   (then open http://127.0.0.1:8000/)")
     return 0
 
 
@@ -128,8 +140,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="sk-cry", description="scikit-learn compatible infant-cry classification")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="train and compare the CNN and the SVM baseline on "
-                       "synthetic cries, save the CNN with sk_cry.save, predict one clip")
+    def command(name, help, example):
+        return sub.add_parser(name, help=help, description=f"{help[0].upper()}{help[1:]}."
+                              f"\n\nexample:\n  {example}",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    p = command("demo", "a tour on synthetic cries: audit, evaluate the CNN and the SVM "
+                "against chance, train, save, export, predict with the exported bundle",
+                "sk-cry demo --out sk-cry-demo")
     p.add_argument("--n-samples", type=int, default=90, help="clips (default 90)")
     p.add_argument("--duration", type=float, default=3.0, help="seconds (default 3)")
     p.add_argument("--epochs", type=int, default=20, help="CNN epochs (default 20)")
@@ -140,19 +158,14 @@ def main(argv=None):
     p.add_argument("--n-jobs", type=int, default=None, help="parallel decoding")
     p.add_argument("--out", default="sk-cry-demo", help="output folder")
     p.set_defaults(func=demo)
-    p = sub.add_parser("audit", help="look for recording shortcuts and duplicates in a "
-                       "labelled folder (exit status 0: nothing critical, 1: something "
-                       "critical, 2: the folder or labels cannot be read)")
+    p = command("audit", "look for recording shortcuts and duplicates in a labelled "
+                "folder (exit status 0: nothing critical, 1: something critical, 2: the "
+                "folder or labels cannot be read)", "sk-cry audit recordings/")
     p.add_argument("folder")
     p.add_argument("--labels-csv", default=None,
                    help="CSV of <file>,<label> rows (default: sub-folders or names)")
     p.add_argument("--n-jobs", type=int, default=-1, help="files scanned in parallel")
     p.set_defaults(func=audit_folder)
-    def command(name, help, example):
-        return sub.add_parser(name, help=help, description=f"{help[0].upper()}{help[1:]}."
-                              f"\n\nexample:\n  {example}",
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-
     p = command("train", "fit a CNN or SVM pipeline on a folder of recordings and save "
                 "it", "sk-cry train recordings/ --model cnn --epochs 40 -o cry.skcry")
     p.add_argument("folder", help="one sub-folder per class, or --labels-csv, or "
@@ -185,6 +198,24 @@ def main(argv=None):
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=predict)
+
+    p = command("evaluate", "audit a folder, then cross-validate each model (grouped, "
+                "against chance) and write a self-contained HTML report",
+                "sk-cry evaluate recordings/ --models cnn,svm --cv 5 --report report.html")
+    p.add_argument("folder")
+    p.add_argument("--labels-csv", default=None, help="CSV of <file>,<label> rows")
+    p.add_argument("--models", default="cnn,svm", help="cnn, svm or both (default)")
+    p.add_argument("--groups", choices=("auto", "none"), default="auto",
+                   help="auto: keep the recording groups that file names give "
+                   "(Donate-a-cry) in one fold each")
+    p.add_argument("--cv", type=int, default=5, help="folds (default 5)")
+    p.add_argument("--max-bandwidth", type=float, default=None)
+    p.add_argument("--duration", type=float, default=6.0)
+    p.add_argument("--epochs", type=int, default=40, help="CNN epochs at most")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--report", required=True, help="the HTML file to write")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=evaluate_folder)
 
     p = command("export", "export a saved CNN pipeline to a bundle that runs without "
                 "TensorFlow", "sk-cry export cry.skcry cry.skcry-bundle")
@@ -222,6 +253,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if getattr(args, "device", None) is not None and args.device.isdigit():
         args.device = int(args.device)
+    # TensorFlow's Python warnings (tf.function retracing on tiny fits) are
+    # for its developers; the command line is an application and may say so
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     with native_logs_filtered():
         try:
             return args.func(args)

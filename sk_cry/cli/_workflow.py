@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["export_model", "predict", "serve", "train"]
+__all__ = ["evaluate_folder", "export_model", "predict", "serve", "train"]
 
 
 def _bar(iterable=None, *, quiet, **kwargs):
@@ -78,6 +78,56 @@ def train(args):
           "where you trust it); " + "; ".join(summary))
     print(f"accuracy on its own training files {train_score:.3f} (not an estimate of "
           "anything: use sk-cry evaluate for that)")
+    return 0
+
+
+def evaluate_folder(args):
+    """Audit a folder, cross-validate each model, print and write an HTML report."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files, not windows
+    import numpy as np
+
+    from ..datasets import load_folder
+    from ..evaluation import audit, evaluate
+    from ..evaluation._report import write_report
+    from ..exceptions import SkCryError
+    from ..io import load_audio
+    from ..models import make_cnn_pipeline, make_svm_pipeline
+
+    try:
+        data = load_folder(args.folder, args.labels_csv)
+    except (SkCryError, OSError) as exc:
+        return _error("evaluate", exc)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = set(models) - {"cnn", "svm"}
+    if unknown or not models:
+        return _error("evaluate", f"--models takes cnn and/or svm, got {args.models!r}")
+    groups = data.groups if args.groups == "auto" else None
+    y = data.target_names[data.target]
+    print(f"evaluating on {len(y)} files, classes {', '.join(data.target_names)}"
+          + (f", {len(set(groups))} groups (folds keep them apart)" if groups is not None
+             else ", no groups"), flush=True)
+    report = audit(data.paths, y, groups, n_jobs=-1)
+    print(report, flush=True)
+    common = dict(duration=args.duration, max_bandwidth=args.max_bandwidth)
+    factories = {"cnn": lambda: make_cnn_pipeline(epochs=args.epochs,
+                                                  random_state=args.seed, **common),
+                 "svm": lambda: make_svm_pipeline(**common)}
+    results = {}
+    for name in _bar(models, quiet=args.quiet, desc="models", unit="model"):
+        results[name.upper()] = result = evaluate(
+            factories[name](), data.paths, y, groups=groups, cv=args.cv,
+            random_state=args.seed)
+        print(f"{name.upper()}: {result}", flush=True)
+    examples = {}
+    for label in data.target_names:
+        first = data.paths[int(np.flatnonzero(y == label)[0])]
+        examples[str(label)] = load_audio(first, sr=16000, duration=args.duration,
+                                          max_bandwidth=args.max_bandwidth)
+    write_report(args.report, title=f"sk_cry evaluation of {args.folder}", audit=report,
+                 results=results, examples=examples, sr=16000)
+    print(f"wrote {args.report}")
     return 0
 
 
