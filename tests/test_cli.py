@@ -134,3 +134,32 @@ def test_evaluate_writes_a_self_contained_report(tmp_path, capsys):
     assert "http://" not in page and "https://" not in page  # viewable offline
     assert main(["evaluate", str(tmp_path / "data"), "--models", "knn",
                  "--report", str(report)]) == 2
+
+
+def test_progress_bars_on_a_terminal_only(tmp_path):
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    import pytest
+
+    from sk_cry.datasets import make_cries, write_folder
+
+    if not shutil.which("script"):
+        pytest.skip("no `script` (util-linux) to give the command a terminal")
+    X, y = make_cries(12, duration=1.0, random_state=1)
+    write_folder(X, y, tmp_path / "data", sr=16000, target_names=["other", "hungry"])
+    command = [sys.executable, "-m", "sk_cry", "train", str(tmp_path / "data"),
+               "--epochs", "2", "--duration", "1", "-o", str(tmp_path / "m.skcry")]
+    seen = {}
+    for extra in ([], ["--quiet"]):
+        line = shlex.join(command + extra)
+        on_tty = subprocess.run(["script", "-qec", line, "/dev/null"], capture_output=True,
+                                text=True, timeout=300)
+        assert on_tty.returncode == 0, on_tty.stdout[-2000:]
+        seen[bool(extra)] = on_tty.stdout.replace("\r", "\n")
+    assert "decoding:" in seen[False] and "epochs:" in seen[False] and "loss=" in seen[False]
+    assert "decoding:" not in seen[True] and "epochs:" not in seen[True]
+    piped = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert piped.returncode == 0 and "epochs:" not in piped.stderr + piped.stdout

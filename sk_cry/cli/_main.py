@@ -256,7 +256,8 @@ def main(argv=None):
     # TensorFlow's Python warnings (tf.function retracing on tiny fits) are
     # for its developers; the command line is an application and may say so
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    with native_logs_filtered():
+    with native_logs_filtered() as terminal:
+        args.terminal = terminal
         try:
             return args.func(args)
         except BrokenPipeError:  # `sk-cry predict ... | head`: the reader left

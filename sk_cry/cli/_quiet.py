@@ -41,7 +41,9 @@ def _pump(read_fd, out_fd):
 
 @contextmanager
 def native_logs_filtered():
-    """Filter descriptor 2 while the block runs (see the module docstring)."""
+    """Filter descriptor 2 while the block runs (see the module docstring).
+
+    Yields the unfiltered stderr, as a text file, for progress bars."""
     # C++ lines that are not errors are dropped at the source where TF allows it
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
@@ -49,14 +51,18 @@ def native_logs_filtered():
         original = os.dup(2)
         read_fd, write_fd = os.pipe()
     except OSError:  # no usable descriptor 2: nothing to filter
-        yield
+        yield sys.stderr
         return
     os.dup2(write_fd, 2)
     pump = threading.Thread(target=_pump, args=(read_fd, original), daemon=True)
     pump.start()
+    # the terminal itself, for progress bars: their carriage returns must not
+    # wait in the filter for a line's end
+    terminal = os.fdopen(os.dup(original), "w", buffering=1)
     try:
-        yield
+        yield terminal
     finally:
+        terminal.close()
         sys.stderr.flush()
         os.dup2(original, 2)
         # an end mark rather than end-of-file: worker processes may still hold

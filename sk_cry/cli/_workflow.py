@@ -11,12 +11,22 @@ from pathlib import Path
 __all__ = ["evaluate_folder", "export_model", "predict", "serve", "train"]
 
 
-def _bar(iterable=None, *, quiet, **kwargs):
-    """A tqdm progress bar on a terminal; nothing when not a terminal or quiet."""
+def _bar(iterable=None, *, args, **kwargs):
+    """A tqdm progress bar on the terminal (``args.terminal``: stderr, unfiltered);
+    nothing when that is not a terminal, or with ``--quiet``."""
     from tqdm import tqdm
 
-    return tqdm(iterable, disable=quiet or not sys.stderr.isatty(), leave=False,
-                file=sys.stderr, **kwargs)
+    out = getattr(args, "terminal", None) or sys.stderr
+    return tqdm(iterable, disable=args.quiet or not out.isatty(), leave=False,
+                file=out, **kwargs)
+
+
+def _chunks(n, size, *, args, desc):
+    """Slices of ``range(n)``, ``size`` at a time, with a bar counting files."""
+    with _bar(total=n, args=args, desc=desc, unit="file") as bar:
+        for start in range(0, n, size):
+            yield slice(start, start + size)
+            bar.update(min(size, n - start))
 
 
 def _error(command, message):
@@ -47,20 +57,22 @@ def train(args):
     counts = ", ".join(f"{n} {c}" for n, c in zip(*np.unique(y, return_counts=True)))
     print(f"training a {args.model.upper()} pipeline on {len(y)} files ({counts})",
           flush=True)
-    loader, rest = pipe.steps[0][1], pipe[1:]
+    loader, features, rest = pipe.steps[0][1], pipe.steps[1][1], pipe[2:]
     try:
         waves = np.concatenate([
-            loader.transform(data.paths[i:i + 32])
-            for i in _bar(range(0, len(y), 32), quiet=args.quiet, desc="decoding",
-                          unit_scale=32, unit="file")])
+            loader.transform(data.paths[part])
+            for part in _chunks(len(y), 32, args=args, desc="decoding")])
     except SkCryError as exc:
         return _error("train", f"{exc} (leave the file out, or fix it, and train again)")
+    features.fit(waves)  # records the input shape; the maps come chunk by chunk
+    maps = np.concatenate([features.transform(waves[part])
+                           for part in _chunks(len(y), 32, args=args, desc="features")])
+    print(f"decoded and computed features in {time.perf_counter() - start:.1f} s; "
+          "fitting ...", flush=True)
     if args.model == "cnn":
-        bar = _bar(total=args.epochs, quiet=args.quiet, desc="epochs", unit="epoch")
+        bar = _bar(total=args.epochs, args=args, desc="epochs", unit="epoch")
         pipe.set_params(cnn__fit__callbacks=[_epoch_callback(bar)])
-    print(f"decoded in {time.perf_counter() - start:.1f} s; features and fit ...",
-          flush=True)
-    rest.fit(waves, y)
+    rest.fit(maps, y)
     summary = [f"{time.perf_counter() - start:.1f} s in all"]
     if args.model == "cnn":
         bar.close()
@@ -72,7 +84,7 @@ def train(args):
         loss = cnn.history_["loss"]
         summary.insert(0, f"{len(loss)} epochs, final training loss {loss[-1]:.3f}, "
                        f"{cnn.model_.count_params():,} weights")
-    train_score = float(np.mean(rest.predict(waves) == y))
+    train_score = float(np.mean(rest.predict(maps) == y))
     path = save(pipe, args.output)
     print(f"saved {path} ({path.stat().st_size / 1e3:.0f} KB; a pickle: load it only "
           "where you trust it); " + "; ".join(summary))
@@ -115,7 +127,7 @@ def evaluate_folder(args):
                                                   random_state=args.seed, **common),
                  "svm": lambda: make_svm_pipeline(**common)}
     results = {}
-    for name in _bar(models, quiet=args.quiet, desc="models", unit="model"):
+    for name in _bar(models, args=args, desc="models", unit="model"):
         results[name.upper()] = result = evaluate(
             factories[name](), data.paths, y, groups=groups, cv=args.cv,
             random_state=args.seed)
@@ -180,11 +192,8 @@ def _rows(model, kind, paths, args):
     """One dict per file (and per window with --window), classes by name."""
     names = [str(c) for c in model.classes_]
     rows = []
-    step = 16
-    chunks = range(0, len(paths), step)
-    for i in _bar(chunks, quiet=args.quiet, desc="predicting", unit_scale=step,
-                  unit="file"):
-        chunk = paths[i:i + step]
+    for part in _chunks(len(paths), 16, args=args, desc="predicting"):
+        chunk = paths[part]
         if args.window is None:
             if kind == "bundle":
                 records = model.predict_files(chunk)
