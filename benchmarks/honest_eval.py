@@ -10,7 +10,11 @@ fold, and of the pooled out-of-fold predictions with its 95 % bootstrap interval
 chance level and permutation p-value, verdict.
 
     python benchmarks/honest_eval.py           # the real data (~25 min on 2 cores)
+    python benchmarks/honest_eval.py --setups b --models reference   # ~40 min
     python benchmarks/honest_eval.py --smoke   # tiny synthetic stand-in
+
+``--models reference`` scores the reference network and training
+(``REFERENCE_TOPOLOGY``, ``REFERENCE_TRAINING``: 51 M weights, 10 epochs).
 """
 
 import argparse
@@ -23,7 +27,14 @@ from joblib import Memory
 from sklearn.dummy import DummyClassifier
 
 from _common import SEED_CRY, load_seed_cry, machine
-from sk_cry import audit, evaluate, make_cnn_pipeline, make_svm_pipeline
+from sk_cry import (
+    REFERENCE_TOPOLOGY,
+    REFERENCE_TRAINING,
+    audit,
+    evaluate,
+    make_cnn_pipeline,
+    make_svm_pipeline,
+)
 from sk_cry.datasets import load_folder, make_cries, write_folder
 
 
@@ -53,6 +64,9 @@ def main(argv=None):
     parser.add_argument("--data", type=Path, default=SEED_CRY)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--setups", default="abc", help="which of (a), (b), (c)")
+    parser.add_argument("--models", default="dummy,svm,cnn",
+                        help="any of dummy, svm, cnn, reference")
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args(argv)
     print(f"# honest_eval: {machine()}")
@@ -76,16 +90,23 @@ def main(argv=None):
             "(c) non-hungry reasons only, deduplicated": (
                 [paths[i] for i in keep], reasons[keep], None),
         }
+        setups = {k: v for k, v in setups.items() if k[1] in args.setups}
+        wanted = args.models.split(",")
         rows = []
         for name, (X, labels, band) in setups.items():
             memory = Memory(f"{tmp}/cache-{len(rows)}", verbose=0)
             common = dict(duration=duration, max_bandwidth=band, memory=memory, n_jobs=2)
             models = {
-                "dummy (most frequent)": DummyClassifier(strategy="most_frequent"),
-                "SVM (MFCC mean/std)": make_svm_pipeline(**common),
-                "default CNN": make_cnn_pipeline(epochs=args.epochs, random_state=0,
-                                                 **common),
+                "dummy (most frequent)": ("dummy", lambda: DummyClassifier(
+                    strategy="most_frequent")),
+                "SVM (MFCC mean/std)": ("svm", lambda: make_svm_pipeline(**common)),
+                "default CNN": ("cnn", lambda: make_cnn_pipeline(
+                    epochs=args.epochs, random_state=0, **common)),
+                "reference network and training": ("reference", lambda: make_cnn_pipeline(
+                    **REFERENCE_TOPOLOGY, **{**REFERENCE_TRAINING, **(
+                        {"epochs": 1} if args.smoke else {})}, random_state=0, **common)),
             }
+            models = {k: make() for k, (key, make) in models.items() if key in wanted}
             n_classes = len(np.unique(labels))
             print(f"## {name}: {len(X)} clips, {n_classes} classes", flush=True)
             for model_name, model in models.items():
@@ -95,13 +116,13 @@ def main(argv=None):
                       flush=True)
                 rows.append((name, model_name, result))
     print("\n| setup | model | balanced accuracy, pooled (folds) | 95 % CI | chance | p | "
-          "macro F1 |")
-    print("|---|---|---|---|---|---|---|")
+          "macro F1 | fit s/fold |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, model_name, r in rows:
         folds = " ".join(f"{s:.2f}" for s in r.balanced_accuracy_folds)
         print(f"| {name} | {model_name} | {r.balanced_accuracy:.3f} ({folds}) | "
               f"{r.ci[0]:.2f}-{r.ci[1]:.2f} | {r.chance:.2f} | {r.p_value:.3f} | "
-              f"{r.f1_macro:.3f} |")
+              f"{r.f1_macro:.3f} | {np.mean(r.fit_time):.1f} |")
 
 
 if __name__ == "__main__":
