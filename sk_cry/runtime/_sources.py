@@ -7,6 +7,7 @@ blocks, as :func:`sk_cry.io._stream.file_blocks` returns for a file.
 
 import queue
 import time
+import warnings
 
 import numpy as np
 
@@ -60,8 +61,13 @@ def microphone(device=None, rate=None, block=0.25):
     def blocks():
         with sd.InputStream(device=device, channels=1, samplerate=rate, dtype="float32",
                             blocksize=int(rate * block), callback=callback):
+            warned = 0
             while True:
                 yield arrived.get()
+                if dropped[0] > warned:  # said once per run of drops
+                    warnings.warn(f"the classifier fell behind the microphone: "
+                                  f"{dropped[0]} blocks of {block:g} s dropped so far")
+                    warned = dropped[0]
 
     return rate, blocks()
 
