@@ -1,21 +1,19 @@
 """Per-file predictions: one record per path, bad files and silent clips included."""
 
-import numpy as np
 from joblib import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import ParameterError, SkCryError
-from ..io import AudioLoader, load_audio
-from ..runtime._records import FilePrediction, check_windowing, classify_windows, is_silent
+from ..exceptions import ParameterError
+from ..io import AudioLoader
+from ..runtime._records import (
+    FilePrediction,
+    check_windowing,
+    classify_windows,
+    file_predictions,
+    load_or_error,
+)
 
 __all__ = ["FilePrediction", "predict_files", "predict_windows"]
-
-
-def _load_one(path, params):
-    try:
-        return load_audio(path, **params)
-    except SkCryError as exc:
-        return exc
 
 
 def _predict_batch(rest, batch, params, classes, names, n_jobs):
@@ -29,23 +27,8 @@ def _predict_batch(rest, batch, params, classes, names, n_jobs):
     (tests/test_dask.py).
     """
     loaded = Parallel(n_jobs=n_jobs, require="sharedmem")(
-        delayed(_load_one)(p, params) for p in batch)
-    records, waves, rows = [], [], []
-    for path, wave in zip(batch, loaded):
-        if isinstance(wave, SkCryError):
-            records.append(FilePrediction(path, error=f"{type(wave).__name__}: {wave}"))
-        elif is_silent(wave):
-            records.append(FilePrediction(path, silent=True))
-        else:
-            records.append(FilePrediction(path))
-            waves.append(wave)
-            rows.append(len(records) - 1)
-    if waves:
-        proba = rest.predict_proba(np.stack(waves))
-        for row, p in zip(rows, proba):
-            records[row].label = classes[int(np.argmax(p))]
-            records[row].probabilities = dict(zip(names, map(float, p)))
-    return records
+        delayed(load_or_error)(p, **params) for p in batch)
+    return file_predictions(batch, loaded, rest.predict_proba, classes, names)
 
 
 def _loader_of(model):

@@ -6,21 +6,21 @@ import threading
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from ..exceptions import ModelFileError, ParameterError, SkCryError
+from ..exceptions import ModelFileError, ParameterError
 from ..io._decode import load_audio
 from ._bundle import read_bundle
 from ._frontend import FrontEnd
 from ._records import (
-    FilePrediction,
     check_windowing,
     classify_windows,
-    is_silent,
+    file_predictions,
+    load_or_error,
     stream_windows,
 )
 
 __all__ = ["BundleModel", "load"]
 
-_BATCH = 32  # clips through the front end and the network at a time
+_BATCH = 32  # files read (and held as waveforms) at a time
 
 
 class BundleModel:
@@ -55,23 +55,18 @@ class BundleModel:
         return (f"<BundleModel: classes {self.classes_.tolist()}, {self.duration:g} s "
                 f"at {self.sr} Hz, network {self.sha256[:12]}>")
 
-    def _waveforms(self, X):
-        """``(n, round(sr * duration))`` float32 from paths or waveforms."""
+    def _fitted(self, X):
+        """Float waveforms ``X`` as ``(n, round(sr * duration))`` float32, cut or
+        padded."""
         n = int(round(self.sr * self.duration))
-        if isinstance(X, np.ndarray) and X.dtype.kind == "f":
-            waves = np.atleast_2d(X).astype(np.float32, copy=False)
-            if waves.ndim != 2:
-                raise ParameterError(f"waveforms must be 1-D or 2-D, got shape {X.shape}")
-            if not np.all(np.isfinite(waves)):
-                raise ParameterError("waveforms hold NaN or infinite samples")
-            fitted = np.zeros((waves.shape[0], n), np.float32)
-            fitted[:, :min(n, waves.shape[1])] = waves[:, :n]
-            return fitted
-        if isinstance(X, (str, os.PathLike)):
-            raise ParameterError(f"X must be a list of paths, got the single path {X!r}; "
-                                 "pass [path]")
-        return np.stack([load_audio(p, sr=self.sr, duration=self.duration,
-                                    max_bandwidth=self.max_bandwidth) for p in X])
+        waves = np.atleast_2d(X).astype(np.float32, copy=False)
+        if waves.ndim != 2:
+            raise ParameterError(f"waveforms must be 1-D or 2-D, got shape {X.shape}")
+        if not np.all(np.isfinite(waves)):
+            raise ParameterError("waveforms hold NaN or infinite samples")
+        fitted = np.zeros((waves.shape[0], n), np.float32)
+        fitted[:, :min(n, waves.shape[1])] = waves[:, :n]
+        return fitted
 
     def _proba(self, waves):
         """Probabilities of ``(n, n_samples)`` float32 waveforms, one clip at a
@@ -106,14 +101,17 @@ class BundleModel:
             For the first file that cannot be read (the message names it).
         """
         if isinstance(X, np.ndarray) and X.dtype.kind == "f":
-            waves = self._waveforms(X)
-            return np.concatenate([self._proba(waves[i:i + _BATCH])
-                                   for i in range(0, len(waves), _BATCH)]
-                                  or [np.empty((0, len(self.classes_)), np.float32)])
-        X = list(X) if not isinstance(X, (str, os.PathLike)) else X
-        parts = [self._proba(self._waveforms(X[i:i + _BATCH]))
-                 for i in range(0, len(X), _BATCH)]
-        return np.concatenate(parts) if parts else np.empty((0, len(self.classes_)))
+            return self._proba(self._fitted(X))
+        if isinstance(X, (str, os.PathLike)):
+            raise ParameterError(f"X must be a list of paths, got the single path {X!r}; "
+                                 "pass [path]")
+        paths = list(X)
+        out = np.empty((len(paths), len(self.classes_)), np.float32)
+        for i in range(0, len(paths), _BATCH):  # _BATCH waveforms in memory at a time
+            out[i:i + _BATCH] = self._proba(np.stack([
+                load_audio(p, sr=self.sr, duration=self.duration,
+                           max_bandwidth=self.max_bandwidth) for p in paths[i:i + _BATCH]]))
+        return out
 
     def predict(self, X):
         """The most probable class of each clip (see :meth:`predict_proba`)."""
@@ -125,24 +123,13 @@ class BundleModel:
         read is a record with its ``error``, a clip below -60 dBFS one with
         ``silent=True``; every other file is classified (its first ``duration``
         seconds)."""
-        names = [str(c) for c in self.classes_]
-        records = []
-        for path in paths:
-            record = FilePrediction(str(path))
-            try:
-                wave = load_audio(path, sr=self.sr, duration=self.duration,
-                                  max_bandwidth=self.max_bandwidth)
-            except SkCryError as exc:
-                record.error = f"{type(exc).__name__}: {exc}"
-            else:
-                if is_silent(wave):
-                    record.silent = True
-                else:
-                    p = self._proba(wave[None])[0]
-                    record.label = self.classes_[int(np.argmax(p))]
-                    record.probabilities = dict(zip(names, map(float, p)))
-            records.append(record)
-        return records
+        paths = [str(p) for p in paths]
+        params = dict(sr=self.sr, duration=self.duration, max_bandwidth=self.max_bandwidth)
+        return [record for i in range(0, len(paths), _BATCH)
+                for record in file_predictions(
+                    paths[i:i + _BATCH], [load_or_error(p, **params)
+                                          for p in paths[i:i + _BATCH]],
+                    self._proba, self.classes_)]
 
     def predict_windows(self, paths, *, window=None, hop=None):
         """Classify recordings of any length window by window.

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..exceptions import ParameterError, SkCryError
+from ..io._decode import load_audio
 from ..io._stream import Windows, cut_windows
 
 __all__ = ["SILENCE_DBFS", "FilePrediction", "Recording", "Window", "classify_windows",
-           "is_silent", "stream_windows"]
+           "file_predictions", "is_silent", "load_or_error", "stream_windows"]
 
 #: A clip or window whose loudest sample is below this many dB full scale has no
 #: signal to classify (digital silence, a muted input): -60 dBFS is 0.001 in
@@ -49,6 +50,45 @@ class FilePrediction:
     probabilities: dict = field(default=None)
     error: str = None
     silent: bool = False
+
+
+def _by_name(names, row):
+    return dict(zip(names, map(float, row)))
+
+
+def load_or_error(path, **params):
+    """:func:`~sk_cry.io.load_audio` of ``path``, or the ``SkCryError`` that says
+    why it cannot be read."""
+    try:
+        return load_audio(path, **params)
+    except SkCryError as exc:
+        return exc
+
+
+def file_predictions(paths, loaded, proba, classes, names=None):
+    """One :class:`FilePrediction` per path, in order.
+
+    ``loaded[i]`` is the waveform of ``paths[i]`` or the error that stopped it
+    (:func:`load_or_error`); ``proba`` maps the stacked waveforms that are not
+    silent to probabilities in the order of ``classes``; ``names`` (default
+    ``str`` of each class) key the probabilities.
+    """
+    names = [str(c) for c in classes] if names is None else list(names)
+    records, waves, rows = [], [], []
+    for path, wave in zip(paths, loaded):
+        if isinstance(wave, SkCryError):
+            records.append(FilePrediction(path, error=f"{type(wave).__name__}: {wave}"))
+        elif is_silent(wave):
+            records.append(FilePrediction(path, silent=True))
+        else:
+            records.append(FilePrediction(path))
+            waves.append(wave)
+            rows.append(len(records) - 1)
+    if waves:
+        for row, p in zip(rows, proba(np.stack(waves))):
+            records[row].label = classes[int(np.argmax(p))]
+            records[row].probabilities = _by_name(names, p)
+    return records
 
 
 @dataclass
@@ -137,8 +177,7 @@ def _records(batches, proba, classes, n_input):
                 yield Window(start, silent=True)
             else:
                 row = next(rows)
-                yield Window(start, classes[int(np.argmax(row))],
-                             dict(zip(names, map(float, row))))
+                yield Window(start, classes[int(np.argmax(row))], _by_name(names, row))
 
 
 def stream_windows(source, proba, classes, *, sr, duration, window, hop,
@@ -173,7 +212,7 @@ def classify_windows(path, proba, classes, *, sr, duration, window, hop,
         names = [str(c) for c in classes]
         mean = np.mean([[w.probabilities[n] for n in names] for w in heard], axis=0)
         record.label = classes[int(np.argmax(mean))]
-        record.probabilities = dict(zip(names, map(float, mean)))
+        record.probabilities = _by_name(names, mean)
     else:
         record.silent = True
     return record
