@@ -19,6 +19,28 @@ def load_seed_cry(root=SEED_CRY):
             load_folder(root / "test", root / "test_labels.csv"))
 
 
+def seed_cry_setups(report, paths, y):
+    """The three evaluation setups of seed-cry, ``{key: (name, paths, labels, band)}``.
+
+    (a) as recorded, hungry vs other; (b) every clip band-limited to 4 kHz (the
+    band of the 8-kHz hungry corpus), hungry vs other; (c) the five non-hungry
+    reasons, all from one 16-kHz source, one copy of each duplicate that
+    ``report`` (an :func:`sk_cry.audit` of ``paths``) found: a task where no
+    recording shortcut separates the classes.
+    """
+    import numpy as np
+
+    drop = {max(d.files, key=str) for d in report.by_kind("duplicate")}
+    reasons = np.array([Path(p).name.split("_")[0].split("-")[0] for p in paths])
+    keep = [i for i, p in enumerate(paths) if y[i] == 0 and p not in drop]
+    return {
+        "a": ("(a) as recorded", list(paths), y, None),
+        "b": ("(b) band-limited to 4 kHz", list(paths), y, 4000.0),
+        "c": ("(c) non-hungry reasons only, deduplicated", [paths[i] for i in keep],
+              reasons[keep], None),
+    }
+
+
 def load_split(args, tmp, n_train, n_test):
     """``(train, test, duration)``: seed-cry's split, or with ``args.smoke`` tiny
     synthetic 1-s cries written to ``tmp`` as WAV files."""

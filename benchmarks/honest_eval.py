@@ -26,7 +26,7 @@ import numpy as np
 from joblib import Memory
 from sklearn.dummy import DummyClassifier
 
-from _common import SEED_CRY, load_seed_cry, machine
+from _common import SEED_CRY, load_seed_cry, machine, seed_cry_setups
 from sk_cry import (
     REFERENCE_TOPOLOGY,
     REFERENCE_TRAINING,
@@ -44,12 +44,12 @@ def _seed_cry(root):
     return paths, np.r_[train.target, test.target], 6.0
 
 
-def _smoke(tmp):
+def _smoke(tmp, n_clips=30):
     """Two 'sources': class 1 written at 8 kHz, like the reference's hungry clips."""
     import librosa
     import soundfile as sf
 
-    X, y = make_cries(30, n_classes=3, duration=1.0, random_state=0)
+    X, y = make_cries(n_clips, n_classes=3, duration=1.0, random_state=0)
     folder = write_folder(X, y, Path(tmp) / "smoke", sr=16000,
                           target_names=["awake", "hungry", "hug"])
     for path in sorted((folder / "hungry").glob("*.wav")):
@@ -62,7 +62,8 @@ def _smoke(tmp):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SEED_CRY)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="CNN epochs (default: the CNN's own)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--setups", default="abc", help="which of (a), (b), (c)")
     parser.add_argument("--models", default="dummy,svm,cnn",
@@ -80,18 +81,10 @@ def main(argv=None):
         report = audit(paths, y, n_jobs=2)
         print(f"\n## Audit ({time.perf_counter() - start:.1f} s)\n\n{report}\n")
 
-        # (c): the non-hungry clips, labelled by reason, one copy of each duplicate
-        drop = {max(d.files, key=str) for d in report.by_kind("duplicate")}
-        reasons = np.array([Path(p).name.split("_")[0].split("-")[0] for p in paths])
-        keep = [i for i, p in enumerate(paths) if y[i] == 0 and p not in drop]
-        setups = {
-            "(a) as recorded": ([paths[i] for i in range(len(paths))], y, None),
-            "(b) band-limited to 4 kHz": (paths, y, 4000.0),
-            "(c) non-hungry reasons only, deduplicated": (
-                [paths[i] for i in keep], reasons[keep], None),
-        }
-        setups = {k: v for k, v in setups.items() if k[1] in args.setups}
+        setups = seed_cry_setups(report, paths, y)
+        setups = {v[0]: v[1:] for k, v in setups.items() if k in args.setups}
         wanted = args.models.split(",")
+        epochs = {} if args.epochs is None else {"epochs": args.epochs}
         rows = []
         for name, (X, labels, band) in setups.items():
             memory = Memory(f"{tmp}/cache-{len(rows)}", verbose=0)
@@ -101,7 +94,7 @@ def main(argv=None):
                     strategy="most_frequent")),
                 "SVM (MFCC mean/std)": ("svm", lambda: make_svm_pipeline(**common)),
                 "default CNN": ("cnn", lambda: make_cnn_pipeline(
-                    epochs=args.epochs, random_state=0, **common)),
+                    **epochs, random_state=0, **common)),
                 "reference network and training": ("reference", lambda: make_cnn_pipeline(
                     **REFERENCE_TOPOLOGY, **{**REFERENCE_TRAINING, **(
                         {"epochs": 1} if args.smoke else {})}, random_state=0, **common)),
