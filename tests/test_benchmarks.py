@@ -7,9 +7,9 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def _smoke(script, timeout=600):
+def _smoke(script, *args, timeout=600):
     out = subprocess.run(
-        [sys.executable, script, "--smoke"], cwd=BENCHMARKS,
+        [sys.executable, script, "--smoke", *args], cwd=BENCHMARKS,
         capture_output=True, text=True, timeout=timeout,
     )
     assert out.returncode == 0, out.stderr[-3000:]
@@ -28,6 +28,17 @@ def test_honest_eval_smoke():
     assert "[critical] sample_rate" in out.stdout  # the planted 8-kHz class
     table = [line for line in out.stdout.splitlines() if line.startswith("| (")]
     assert len(table) == 9  # 3 setups x (dummy, SVM, CNN)
+
+
+def test_cnn_levers_smoke():
+    # a subset of the rows: each kind of model the script builds (a branch
+    # pipeline, waveform augmentation band-limited again in (b), a nested search)
+    out = _smoke("cnn_levers.py", "--setups", "cb", "--rows",
+                 "dummy,svm-nested,wave-aug,mfcc-only", timeout=900)
+    table = [line for line in out.stdout.splitlines() if line.startswith("| (")]
+    assert len(table) == 2 * 4
+    assert "| (b) | CNN + 2 audiomentations copies per clip |" in out.stdout
+    assert out.stdout.count("    picked {'estimator__C': ") == 2 * 2  # 2 outer folds
 
 
 def test_choices_smoke():

@@ -167,7 +167,7 @@ def main(argv=None):
     p.add_argument("--n-jobs", type=int, default=-1, help="files scanned in parallel")
     p.set_defaults(func=audit_folder)
     p = command("train", "fit a CNN or SVM pipeline on a folder of recordings and save "
-                "it", "sk-cry train recordings/ --model cnn --epochs 40 -o cry.skcry")
+                "it", "sk-cry train recordings/ --model cnn -o cry.skcry")
     p.add_argument("folder", help="one sub-folder per class, or --labels-csv, or "
                    "Donate-a-cry file names")
     p.add_argument("--labels-csv", default=None, help="CSV of <file>,<label> rows")
@@ -177,8 +177,8 @@ def main(argv=None):
                    "like 8-kHz audio)")
     p.add_argument("--duration", type=float, default=6.0,
                    help="seconds read from each file (default 6)")
-    p.add_argument("--epochs", type=int, default=40, help="CNN epochs at most "
-                   "(default 40, with early stopping)")
+    p.add_argument("--epochs", type=int, default=100, help="CNN epochs at most "
+                   "(default 100, with early stopping)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", required=True, help="where to save the model "
                    "(sk_cry.save: a pickle, load it only where you trust it)")
@@ -211,7 +211,8 @@ def main(argv=None):
     p.add_argument("--cv", type=int, default=5, help="folds (default 5)")
     p.add_argument("--max-bandwidth", type=float, default=None)
     p.add_argument("--duration", type=float, default=6.0)
-    p.add_argument("--epochs", type=int, default=40, help="CNN epochs at most")
+    p.add_argument("--epochs", type=int, default=100,
+                   help="CNN epochs at most (default 100, with early stopping)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", required=True, help="the HTML file to write")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

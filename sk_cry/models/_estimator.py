@@ -92,13 +92,16 @@ class CryCNNClassifier(ScikerasFixes, KerasClassifier):
         when their loss has not improved for ``n_iter_no_change`` epochs, and keep
         the weights of the best epoch.
     validation_fraction : float, default=0.15
-    n_iter_no_change : int, default=8
+    n_iter_no_change : int, default=20
     lr_schedule : {"cosine", "constant"}, default="cosine"
         ``"cosine"`` decays the learning rate to 0 over ``epochs``.
     learning_rate : float, default=1e-3
         Learning rate of the optimizer.
-    epochs : int, default=40
-        Most epochs (early stopping may stop sooner).
+    epochs : int, default=100
+        Most epochs (early stopping may stop sooner). 100 epochs with patience
+        20 were chosen over 40 with patience 8 by nested cross-validation on
+        seed-cry (``benchmarks/cnn_levers.py``): a few hundred clips give a
+        few hundred optimizer steps in 40 epochs, too few to train the network.
     batch_size : int, default=32
     class_weight : dict, "balanced" or None, default="balanced"
         Passed to scikeras, which turns it into sample weights.
@@ -187,8 +190,8 @@ class CryCNNClassifier(ScikerasFixes, KerasClassifier):
         self, input_bands=(13, 128), *, filters=16, n_blocks=2, kernel_size=3,
         stem_kernel=3, stem_stride=2, pooling="stats", dense_units=64, dropout=0.3,
         block_bias=False, augment=True, mixup=0.2, early_stopping=True,
-        validation_fraction=0.15, n_iter_no_change=8, lr_schedule="cosine",
-        learning_rate=1e-3, epochs=40, batch_size=32, class_weight="balanced",
+        validation_fraction=0.15, n_iter_no_change=20, lr_schedule="cosine",
+        learning_rate=1e-3, epochs=100, batch_size=32, class_weight="balanced",
         random_state=None, verbose=0, **kwargs,
     ):
         # one-hot targets, so that mixup can blend them
