@@ -162,7 +162,7 @@ def _branch(kind, loader_kw, feature_kw, **cnn):
     """A CNN pipeline on one map: the MFCCs or the log-mel spectrogram."""
     extractor = (MFCCExtractor(**feature_kw) if kind == "mfcc"
                  else MelExtractor(**feature_kw))
-    n_bands = 13 if kind == "mfcc" else 128
+    n_bands = sum(extractor.get_band_counts())
     return CryPipeline([
         ("loader", AudioLoader(**loader_kw)),
         ("features", extractor),
@@ -243,7 +243,8 @@ def n_weights(model, X, y):
     if hasattr(last, "input_bands"):  # a CNN: count the built network, no training
         from sk_cry.models import build_residual_cnn
 
-        n_frames = 1 + int(model.named_steps["loader"].n_samples) // 512
+        hop = model.named_steps["features"].hop_length
+        n_frames = 1 + model.named_steps["loader"].n_samples // hop
         shapes = [(b, n_frames) for b in last.input_bands]
         params = last.get_params()
         kw = {k: params[k] for k in ("filters", "n_blocks", "kernel_size", "stem_kernel",
