@@ -19,9 +19,12 @@ of the model, and the seconds of fitting per fold. The rows:
   mixup), ``wave-aug`` (two audiomentations copies of every training clip:
   gain, noise, time shift, pitch shift, time stretch; in (b) the copies are
   band-limited again, as the loader does), ``narrow`` (8
-  filters), ``mfcc-only`` and ``mel-only`` (one branch), ``smooth`` (label
-  smoothing 0.1), ``long`` (100 epochs under the cosine schedule, patience 20:
-  the CNN's default, chosen by ``cnn-grid``),
+  filters), ``mfcc-only`` and ``mel-only`` (one branch), ``pcen`` (the mel map
+  per-channel energy normalised, ``librosa.pcen``, instead of in dB),
+  ``deltas`` (MFCCs with their deltas and delta-deltas, 39 bands), ``smooth``
+  (label smoothing 0.1), ``long`` (100 epochs under the cosine schedule,
+  patience 20: the CNN's default, chosen by ``cnn-grid``), ``wave-aug-long``
+  (``wave-aug`` on ``long``),
   ``seeds`` (soft vote of 3 seeds), ``stack`` (CNN and SVM stacked by a
   logistic regression on inner 3-fold probabilities);
 - nested searches, inner 3-fold on the training folds only, the outer folds
@@ -48,6 +51,7 @@ import tempfile
 import time
 
 import keras
+import librosa
 import numpy as np
 from joblib import Memory
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -64,11 +68,14 @@ from sk_cry import (
     FeatureScaler,
     MelExtractor,
     MFCCExtractor,
+    MFCCMelExtractor,
     audit,
     evaluate,
     make_cnn_pipeline,
     make_svm_pipeline,
 )
+from sk_cry.features import band_layout
+from sk_cry.features._spectral import _mel_power_into
 from sk_cry.io._decode import _band_limit
 from sk_cry.models import CryPipeline
 
@@ -80,7 +87,8 @@ from sklearn.model_selection import (  # noqa: E402  (experimental: enabled abov
 )
 
 ROWS = ("dummy", "svm", "svm-nested", "cnn", "plain", "wave-aug", "narrow", "mfcc-only",
-        "mel-only", "smooth", "long", "seeds", "stack", "cnn-halving", "cnn-grid")
+        "mel-only", "pcen", "deltas", "smooth", "long", "wave-aug-long", "seeds", "stack",
+        "cnn-halving", "cnn-grid")
 
 # the levers that are parameters of the CNN step, as pipeline parameters
 LEVERS = {
@@ -97,7 +105,7 @@ class Picked:
 
     def fit(self, X, y=None, **params):
         super().fit(X, y, **params)
-        picked = {k.split("__", 1)[1]: getattr(v, "__name__", v)
+        picked = {k.split("__", 1)[-1]: getattr(v, "__name__", v)
                   for k, v in self.best_params_.items()}
         print(f"    picked {picked} (inner {self.best_score_:.3f})", flush=True)
         return self
@@ -158,17 +166,49 @@ class WaveAugmented(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-def _branch(kind, loader_kw, feature_kw, **cnn):
-    """A CNN pipeline on one map: the MFCCs or the log-mel spectrogram."""
-    extractor = (MFCCExtractor(**feature_kw) if kind == "mfcc"
-                 else MelExtractor(**feature_kw))
-    n_bands = sum(extractor.get_band_counts())
+class PCENExtractor(MFCCMelExtractor):
+    """The MFCC map as the default; the mel map per-channel energy normalised
+    (``librosa.pcen`` with its defaults, on the power scaled by 2**31 as its
+    documentation advises for float audio) instead of in dB below the peak."""
+
+    def _map_into(self, clip, out, work):
+        n_mfcc = self.get_band_counts()[0]
+        peak = super()._map_into(clip, out, work)  # the MFCCs, and the bad-clip check
+        _mel_power_into(clip, out[n_mfcc:], work)
+        out[n_mfcc:] = librosa.pcen(out[n_mfcc:] * 2.0**31, sr=self.sr,
+                                    hop_length=self.hop_length)
+        return peak
+
+
+class DeltaExtractor(MFCCMelExtractor):
+    """The MFCCs, their deltas and delta-deltas (``librosa.feature.delta``, width
+    9) stacked as one 3 x ``n_mfcc``-band map for the MFCC branch, then the
+    log-mel map."""
+
+    def _bands(self):
+        n_mfcc, n_mels = band_layout(self.n_mfcc, self.n_mels)
+        return [("mfcc_deltas", 3 * n_mfcc), ("mel", n_mels)]
+
+    def _map_into(self, clip, out, work):
+        n_mfcc, n_mels = band_layout(self.n_mfcc, self.n_mels)
+        base = np.empty((n_mfcc + n_mels, out.shape[1]), np.float32)
+        peak = super()._map_into(clip, base, work)
+        mfccs = base[:n_mfcc]
+        out[:n_mfcc] = mfccs
+        out[n_mfcc:2 * n_mfcc] = librosa.feature.delta(mfccs, order=1)
+        out[2 * n_mfcc:3 * n_mfcc] = librosa.feature.delta(mfccs, order=2)
+        out[3 * n_mfcc:] = base[n_mfcc:]
+        return peak
+
+
+def _custom(extractor, input_bands, loader_kw, **cnn):
+    """A CNN pipeline on ``extractor``'s maps, split into ``input_bands`` branches."""
     return CryPipeline([
         ("loader", AudioLoader(**loader_kw)),
         ("features", extractor),
-        ("scaler", FeatureScaler(n_bands=n_bands)),
-        ("cnn", CryCNNClassifier(input_bands=(n_bands,), **cnn)),
-    ], memory=feature_kw["memory"])
+        ("scaler", FeatureScaler(n_bands=sum(input_bands))),
+        ("cnn", CryCNNClassifier(input_bands=tuple(input_bands), **cnn)),
+    ], memory=extractor.memory)
 
 
 def make_rows(wanted, *, duration, band, memory, smoke):
@@ -198,6 +238,7 @@ def make_rows(wanted, *, duration, band, memory, smoke):
 
     loader_kw = dict(sr=16000, duration=duration, max_bandwidth=band, n_jobs=2)
     feature_kw = dict(sr=16000, n_jobs=2, memory=memory)
+    n_mfcc, n_mels = MFCCMelExtractor().get_band_counts()
     rows = {
         "dummy": ("dummy (most frequent)", lambda: DummyClassifier(strategy="most_frequent")),
         "svm": ("SVM, default", lambda: make_svm_pipeline(**common)),
@@ -209,10 +250,16 @@ def make_rows(wanted, *, duration, band, memory, smoke):
            for key, params in LEVERS.items()},
         "wave-aug": ("CNN + 2 audiomentations copies per clip",
                      lambda: WaveAugmented(cnn())),
-        "mfcc-only": ("CNN, MFCC branch only",
-                      lambda: _branch("mfcc", loader_kw, feature_kw, **cnn_kw)),
-        "mel-only": ("CNN, log-mel branch only",
-                     lambda: _branch("mel", loader_kw, feature_kw, **cnn_kw)),
+        "mfcc-only": ("CNN, MFCC branch only", lambda: _custom(
+            MFCCExtractor(**feature_kw), [n_mfcc], loader_kw, **cnn_kw)),
+        "mel-only": ("CNN, log-mel branch only", lambda: _custom(
+            MelExtractor(**feature_kw), [n_mels], loader_kw, **cnn_kw)),
+        "pcen": ("CNN, mel map by PCEN instead of dB", lambda: _custom(
+            PCENExtractor(**feature_kw), [n_mfcc, n_mels], loader_kw, **cnn_kw)),
+        "deltas": ("CNN, MFCCs with deltas and delta-deltas", lambda: _custom(
+            DeltaExtractor(**feature_kw), [3 * n_mfcc, n_mels], loader_kw, **cnn_kw)),
+        "wave-aug-long": ("CNN, long + 2 audiomentations copies per clip",
+                          lambda: WaveAugmented(cnn(**LEVERS["long"]))),
         "seeds": ("CNN, soft vote of 3 seeds", lambda: VotingClassifier(
             [(f"seed{s}", cnn(cnn__random_state=s)) for s in range(3)], voting="soft")),
         "stack": ("CNN + SVM, stacked (logistic regression, inner 3-fold)",

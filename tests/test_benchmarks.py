@@ -32,12 +32,14 @@ def test_honest_eval_smoke():
 
 def test_cnn_levers_smoke():
     # a subset of the rows: each kind of model the script builds (a branch
-    # pipeline, waveform augmentation band-limited again in (b), a nested search)
+    # pipeline, the PCEN and delta extractors, waveform augmentation band-limited
+    # again in (b), a nested search)
     out = _smoke("cnn_levers.py", "--setups", "cb", "--rows",
-                 "dummy,svm-nested,wave-aug,mfcc-only", timeout=900)
+                 "dummy,svm-nested,wave-aug,mfcc-only,pcen,deltas", timeout=900)
     table = [line for line in out.stdout.splitlines() if line.startswith("| (")]
-    assert len(table) == 2 * 4
+    assert len(table) == 2 * 6
     assert "| (b) | CNN + 2 audiomentations copies per clip |" in out.stdout
+    assert "| (c) | CNN, MFCCs with deltas and delta-deltas |" in out.stdout
     assert out.stdout.count("    picked {'estimator__C': ") == 2 * 2  # 2 outer folds
 
 
