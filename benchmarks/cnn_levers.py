@@ -201,13 +201,14 @@ class DeltaExtractor(MFCCMelExtractor):
         return peak
 
 
-def _custom(extractor, input_bands, loader_kw, **cnn):
-    """A CNN pipeline on ``extractor``'s maps, split into ``input_bands`` branches."""
+def _custom(extractor, loader_kw, **cnn):
+    """A CNN pipeline with one branch per map of ``extractor``."""
+    input_bands = tuple(extractor.get_band_counts())
     return CryPipeline([
         ("loader", AudioLoader(**loader_kw)),
         ("features", extractor),
         ("scaler", FeatureScaler(n_bands=sum(input_bands))),
-        ("cnn", CryCNNClassifier(input_bands=tuple(input_bands), **cnn)),
+        ("cnn", CryCNNClassifier(input_bands=input_bands, **cnn)),
     ], memory=extractor.memory)
 
 
@@ -238,7 +239,6 @@ def make_rows(wanted, *, duration, band, memory, smoke):
 
     loader_kw = dict(sr=16000, duration=duration, max_bandwidth=band, n_jobs=2)
     feature_kw = dict(sr=16000, n_jobs=2, memory=memory)
-    n_mfcc, n_mels = MFCCMelExtractor().get_band_counts()
     rows = {
         "dummy": ("dummy (most frequent)", lambda: DummyClassifier(strategy="most_frequent")),
         "svm": ("SVM, default", lambda: make_svm_pipeline(**common)),
@@ -251,13 +251,13 @@ def make_rows(wanted, *, duration, band, memory, smoke):
         "wave-aug": ("CNN + 2 audiomentations copies per clip",
                      lambda: WaveAugmented(cnn())),
         "mfcc-only": ("CNN, MFCC branch only", lambda: _custom(
-            MFCCExtractor(**feature_kw), [n_mfcc], loader_kw, **cnn_kw)),
+            MFCCExtractor(**feature_kw), loader_kw, **cnn_kw)),
         "mel-only": ("CNN, log-mel branch only", lambda: _custom(
-            MelExtractor(**feature_kw), [n_mels], loader_kw, **cnn_kw)),
+            MelExtractor(**feature_kw), loader_kw, **cnn_kw)),
         "pcen": ("CNN, mel map by PCEN instead of dB", lambda: _custom(
-            PCENExtractor(**feature_kw), [n_mfcc, n_mels], loader_kw, **cnn_kw)),
+            PCENExtractor(**feature_kw), loader_kw, **cnn_kw)),
         "deltas": ("CNN, MFCCs with deltas and delta-deltas", lambda: _custom(
-            DeltaExtractor(**feature_kw), [3 * n_mfcc, n_mels], loader_kw, **cnn_kw)),
+            DeltaExtractor(**feature_kw), loader_kw, **cnn_kw)),
         "wave-aug-long": ("CNN, long + 2 audiomentations copies per clip",
                           lambda: WaveAugmented(cnn(**LEVERS["long"]))),
         "seeds": ("CNN, soft vote of 3 seeds", lambda: VotingClassifier(

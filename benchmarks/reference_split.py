@@ -1,6 +1,6 @@
 """The reference protocol: train on seed-cry ``train/``, score the 35 ``test/`` clips.
 
-For the compact CNN (default topology) and the SVM baseline, over several seeds,
+For the default CNN and the SVM baseline (default settings), over several seeds,
 at 16 kHz as recorded and with every clip band-limited to 4 kHz (the band of the
 8-kHz hungry clips), so the sample-rate shortcut is removed. Prints accuracy,
 balanced accuracy and macro F1 as mean ± std (in %) over the seeds.
@@ -68,7 +68,7 @@ def main(argv=None):
                       f"{cnn[-1][0]:.3f} ({seconds[-1]:.0f} s)", flush=True)
             print(f"#   {condition}: median {np.median(seconds):.0f} s per CNN fit "
                   "(features cached)", flush=True)
-            for model, scores in (("compact CNN", cnn), ("SVM (MFCC mean/std)", svm)):
+            for model, scores in (("default CNN", cnn), ("SVM (MFCC mean/std)", svm)):
                 acc, bal, f1 = zip(*scores)
                 rows.append((condition, model, mean_std(acc), mean_std(bal), mean_std(f1)))
     print("\n| condition | model | accuracy % | balanced accuracy % | macro F1 % |")

@@ -20,7 +20,7 @@ def test_reference_split_smoke():
     out = _smoke("reference_split.py")
     table = [line for line in out.stdout.splitlines() if line.startswith("| ")]
     assert len(table) == 1 + 4  # header + (CNN, SVM) x (as recorded, band-matched)
-    assert "band-matched 8 kHz | compact CNN" in out.stdout
+    assert "band-matched 8 kHz | default CNN" in out.stdout
 
 
 def test_honest_eval_smoke():
