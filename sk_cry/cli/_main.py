@@ -177,8 +177,8 @@ def main(argv=None):
                    "like 8-kHz audio)")
     p.add_argument("--duration", type=float, default=6.0,
                    help="seconds read from each file (default 6)")
-    p.add_argument("--epochs", type=int, default=100, help="CNN epochs at most "
-                   "(default 100, with early stopping)")
+    p.add_argument("--epochs", type=int, default=None, help="CNN epochs at most, with "
+                   "early stopping (default: CryCNNClassifier's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", required=True, help="where to save the model "
                    "(sk_cry.save: a pickle, load it only where you trust it)")
@@ -211,8 +211,8 @@ def main(argv=None):
     p.add_argument("--cv", type=int, default=5, help="folds (default 5)")
     p.add_argument("--max-bandwidth", type=float, default=None)
     p.add_argument("--duration", type=float, default=6.0)
-    p.add_argument("--epochs", type=int, default=100,
-                   help="CNN epochs at most (default 100, with early stopping)")
+    p.add_argument("--epochs", type=int, default=None, help="CNN epochs at most, with "
+                   "early stopping (default: CryCNNClassifier's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", required=True, help="the HTML file to write")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -34,13 +34,22 @@ def _error(command, message):
     return 2
 
 
+def _cnn_pipeline(args, **common):
+    """``make_cnn_pipeline`` with the command's ``--seed`` and ``--epochs`` (None:
+    the CNN's own default, so it is stated once, in ``CryCNNClassifier``)."""
+    from ..models import make_cnn_pipeline
+
+    epochs = {} if args.epochs is None else {"epochs": args.epochs}
+    return make_cnn_pipeline(random_state=args.seed, **epochs, **common)
+
+
 def train(args):
     """Fit a CNN or SVM pipeline on a folder and save it with ``sk_cry.save``."""
     import numpy as np
 
     from ..datasets import load_folder
     from ..exceptions import SkCryError
-    from ..models import make_cnn_pipeline, make_svm_pipeline, save
+    from ..models import make_svm_pipeline, save
 
     start = time.perf_counter()
     try:
@@ -50,7 +59,7 @@ def train(args):
     y = data.target_names[data.target]  # class names, so predictions are names
     common = dict(duration=args.duration, max_bandwidth=args.max_bandwidth)
     if args.model == "cnn":
-        pipe = make_cnn_pipeline(epochs=args.epochs, random_state=args.seed, **common)
+        pipe = _cnn_pipeline(args, **common)
     else:
         pipe = make_svm_pipeline(**common)
     pipe.check_steps()
@@ -70,7 +79,7 @@ def train(args):
     print(f"decoded and computed features in {time.perf_counter() - start:.1f} s; "
           "fitting ...", flush=True)
     if args.model == "cnn":
-        bar = _bar(total=args.epochs, args=args, desc="epochs", unit="epoch")
+        bar = _bar(total=pipe[-1].epochs, args=args, desc="epochs", unit="epoch")
         pipe.set_params(cnn__fit__callbacks=[_epoch_callback(bar)])
     rest.fit(maps, y)
     summary = [f"{time.perf_counter() - start:.1f} s in all"]
@@ -105,7 +114,7 @@ def evaluate_folder(args):
     from ..evaluation._report import write_report
     from ..exceptions import SkCryError
     from ..io import load_audio
-    from ..models import make_cnn_pipeline, make_svm_pipeline
+    from ..models import make_svm_pipeline
 
     try:
         data = load_folder(args.folder, args.labels_csv)
@@ -123,8 +132,7 @@ def evaluate_folder(args):
     report = audit(data.paths, y, groups, n_jobs=-1)
     print(report, flush=True)
     common = dict(duration=args.duration, max_bandwidth=args.max_bandwidth)
-    factories = {"cnn": lambda: make_cnn_pipeline(epochs=args.epochs,
-                                                  random_state=args.seed, **common),
+    factories = {"cnn": lambda: _cnn_pipeline(args, **common),
                  "svm": lambda: make_svm_pipeline(**common)}
     results = {}
     for name in _bar(models, args=args, desc="models", unit="model"):
