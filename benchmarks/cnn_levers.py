@@ -75,7 +75,6 @@ from sk_cry import (
     make_svm_pipeline,
 )
 from sk_cry.features import band_layout
-from sk_cry.features._spectral import _mel_power_into
 from sk_cry.io._decode import _band_limit
 from sk_cry.models import CryPipeline
 
@@ -174,7 +173,7 @@ class PCENExtractor(MFCCMelExtractor):
     def _map_into(self, clip, out, work):
         n_mfcc = self.get_band_counts()[0]
         peak = super()._map_into(clip, out, work)  # the MFCCs, and the bad-clip check
-        _mel_power_into(clip, out[n_mfcc:], work)
+        work.power(clip, out[n_mfcc:])
         out[n_mfcc:] = librosa.pcen(out[n_mfcc:] * 2.0**31, sr=self.sr,
                                     hop_length=self.hop_length)
         return peak

@@ -25,7 +25,7 @@ __getattr__, _, _lazy_all = attach(__name__, {
                   "TimePooling"],
     ".io": ["AudioLoader"],
     ".models": ["REFERENCE_TOPOLOGY", "REFERENCE_TRAINING", "CryCNNClassifier",
-                "export", "make_cnn_pipeline", "make_svm_pipeline", "predict_files",
+                "detect", "export", "make_cnn_pipeline", "make_svm_pipeline", "predict_files",
                 "predict_windows", "save", "load"],
 })
 

@@ -8,7 +8,7 @@ __all__ = ["attach"]
 
 # top-level modules of the `train` extra (pyproject.toml)
 _TRAINING_STACK = {"scipy", "sklearn", "scikeras", "tensorflow", "keras", "librosa",
-                   "ducc0", "joblib", "threadpoolctl"}
+                   "joblib", "threadpoolctl"}
 
 
 def attach(package, where):

@@ -218,7 +218,7 @@ proba = model.predict_proba(paths)
 windows = model.predict_windows(paths[:1], window=6.0, hop=3.0)
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {
     "tensorflow", "keras", "scikeras", "sklearn", "librosa", "scipy", "joblib",
-    "numba", "ducc0"})
+    "numba"})
 print(json.dumps({"proba": proba.tolist(), "heavy": heavy,
                   "windows": len(windows[0].windows)}))
 """

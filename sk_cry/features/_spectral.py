@@ -1,92 +1,55 @@
 """MFCC and log-mel features: pure functions and the transformers that wrap them.
 
-All maps come from one float32 core that works clip by clip in buffers each
-thread keeps (:class:`_Workspace`), so that no clip pays for fresh memory:
-frames are windowed into one buffer, transformed by ``ducc0``'s real FFT into
-another, squared in place and projected on librosa's mel filter bank block by
-block (:func:`_mel_bank`). The numbers are librosa's (``center=True``, zero
-padding, periodic Hann window, Slaney mel filters), several times faster than
-``librosa.feature.melspectrogram``, which transforms in float64 one clip at a
-time and multiplies by the whole, mostly zero, filter bank. The MFCCs and the
-log-mel map of one clip differ only in their dB reference, so
-:class:`MFCCMelExtractor` derives both from one STFT.
+All maps come from the one float32 kernel of :mod:`sk_cry.core` (the one an
+exported model's front end runs too), clip by clip in buffers each thread keeps,
+so that no clip pays for fresh memory: frames are windowed into one buffer,
+transformed by ``ducc0``'s real FFT into another, squared in place and projected
+on librosa's mel filter bank block by block. The numbers are librosa's
+(``center=True``, zero padding, periodic Hann window, Slaney mel filters),
+several times faster than ``librosa.feature.melspectrogram``, which transforms
+in float64 one clip at a time and multiplies by the whole, mostly zero, filter
+bank. The MFCCs and the log-mel map of one clip differ only in their dB
+reference, so :class:`MFCCMelExtractor` derives both from one STFT.
 """
 
 import threading
 from functools import lru_cache, partial
 from numbers import Integral, Real
 
-import ducc0
 import librosa
 import numpy as np
-import scipy.fft
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 from threadpoolctl import ThreadpoolController
 
+from ..core import MelSpectrum, best_rfft, dct_matrix, hann_window, power_to_db
 from ..exceptions import AudioLoadError
-from ..runtime._frontend import blocked_bank
 from ._layout import band_layout
 
 __all__ = [
     "log_mel_spectrogram", "mfcc", "MelExtractor", "MFCCExtractor", "MFCCMelExtractor",
 ]
 
-_AMIN = np.float32(1e-10)  # librosa.power_to_db's floor
-_DB = np.float32(10 / np.log(10))  # 10 * log10(x) == _DB * log(x); log is ~4x faster
 _CHUNK = 16  # clips per parallel task
 
 
 @lru_cache(maxsize=8)
-def _mel_bank(sr, n_fft, n_mels):
-    """librosa's mel filter bank in blocks (:func:`~sk_cry.runtime._frontend.blocked_bank`,
-    which an exported model's front end uses too)."""
-    return blocked_bank(librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels))
+def _mel_basis(sr, n_fft, n_mels):
+    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels).astype(np.float32)
 
 
-@lru_cache(maxsize=8)
-def _window(n_fft):
-    window = librosa.filters.get_window("hann", n_fft, fftbins=True).astype(np.float32)
-    window.flags.writeable = False
-    return window
-
-
-@lru_cache(maxsize=8)
-def _dct_matrix(n_mels, n_mfcc):
-    """Rows of the orthonormal type-II DCT: librosa's MFCC (lifter=0) is a product."""
-    eye = np.eye(n_mels, dtype=np.float64)
-    matrix = scipy.fft.dct(eye, axis=0, type=2, norm="ortho")[:n_mfcc]
-    matrix = matrix.astype(np.float32)
-    matrix.flags.writeable = False
-    return matrix
-
-
-class _Workspace:
-    """Buffers for the maps of ``n_samples`` clips, and fixed views into them.
-
-    Reused clip after clip: the views (frames of the padded clip, the spectrum as
-    float32, the spectrum's columns under each block of mel filters) are made
-    once, so that one clip costs a few numpy calls, not dozens (each holds the
-    GIL that the other worker threads are waiting for).
-    """
+class _Workspace(MelSpectrum):
+    """A :class:`~sk_cry.core.MelSpectrum` for ``n_samples`` clips, and a mel
+    buffer; ``key`` says which parameters it was made for."""
 
     def __init__(self, n_samples, *, sr, n_fft, hop_length, n_mels):
-        n_frames = 1 + n_samples // hop_length
-        half = n_fft // 2
+        super().__init__(n_samples, n_fft=n_fft, hop_length=hop_length,
+                         window=hann_window(n_fft),
+                         mel_basis=_mel_basis(sr, n_fft, n_mels), rfft=best_rfft())
         self.key = (n_samples, sr, n_fft, hop_length, n_mels)
-        self.padded = np.zeros(n_samples + 2 * half, np.float32)
-        self.clip = self.padded[half:half + n_samples]  # center=True, zero padding
-        self.windows = np.lib.stride_tricks.sliding_window_view(
-            self.padded, n_fft)[::hop_length]
-        self.window = _window(n_fft)
-        self.frames = np.empty((n_frames, n_fft), np.float32)
-        self.spectrum = np.empty((n_frames, half + 1), np.complex64)
-        self.parts = self.spectrum.view(np.float32)  # re, im, re, im, ...
-        self.bank = [(rows, self.parts[:, cols].T, block)
-                     for rows, cols, block in _mel_bank(sr, n_fft, n_mels)]
-        self.mel = np.empty((n_mels, n_frames), np.float32)
+        self.mel = np.empty((n_mels, self.n_frames), np.float32)
 
 
 _LOCAL = threading.local()
@@ -105,35 +68,10 @@ def _workspace(n_samples, *, sr, n_fft, hop_length, n_mels):
     return work
 
 
-def _mel_power_into(y, out, work):
-    """Write the mel power spectrogram of one clip into ``out`` (n_mels, n_frames).
-
-    As ``librosa.feature.melspectrogram(y=y, ...)`` with its defaults otherwise,
-    for the parameters ``work`` was made for.
-    """
-    work.clip[...] = y
-    np.multiply(work.windows, work.window, out=work.frames)
-    ducc0.fft.r2c(work.frames, axes=(1,), out=work.spectrum, nthreads=1)
-    np.square(work.parts, out=work.parts)
-    for rows, parts, block in work.bank:
-        np.matmul(block, parts, out=out[rows])
-
-
-def _to_db(S, top_db):
-    """``librosa.power_to_db(S, ref=1.0, top_db)`` in place; returns the peak in dB."""
-    np.maximum(S, _AMIN, out=S)
-    np.log(S, out=S)
-    S *= _DB
-    peak = S.max()
-    if top_db is not None:
-        np.maximum(S, peak - np.float32(top_db), out=S)
-    return peak
-
-
 def _log_mel_into(clip, out, work, *, top_db):
     """The log-mel map (dB below its peak) into ``out``; returns the peak in dB."""
-    _mel_power_into(clip, out, work)
-    peak = _to_db(out, top_db)
+    work.power(clip, out)
+    peak = power_to_db(out, top_db)
     out -= peak
     return peak
 
@@ -142,9 +80,9 @@ def _mfcc_into(clip, out, work, *, n_mfcc, top_db, mel=None):
     """MFCCs into ``out``; the dB mel map (ref=1) is left in ``mel`` (default: the
     workspace's). Returns that map's peak in dB."""
     mel = work.mel if mel is None else mel
-    _mel_power_into(clip, mel, work)
-    peak = _to_db(mel, top_db)
-    np.matmul(_dct_matrix(mel.shape[0], n_mfcc), mel, out=out)
+    work.power(clip, mel)
+    peak = power_to_db(mel, top_db)
+    np.matmul(dct_matrix(mel.shape[0], n_mfcc), mel, out=out)
     return peak
 
 
@@ -250,7 +188,7 @@ def mfcc(
     """
     if S is not None:
         S = np.asarray(S, dtype=np.float32)
-        return np.matmul(_dct_matrix(S.shape[-2], n_mfcc), S)
+        return np.matmul(dct_matrix(S.shape[-2], n_mfcc), S)
     spectral = dict(sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels)
     fill = partial(_mfcc_into, n_mfcc=n_mfcc, top_db=top_db)
     return _batch(y, band_layout(n_mfcc, n_mels)[0], fill, spectral)

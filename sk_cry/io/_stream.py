@@ -18,7 +18,7 @@ from ._decode import (
     _sf_detail,
 )
 
-__all__ = ["Windows", "cut_windows", "file_blocks"]
+__all__ = ["Windows", "cut_windows", "file_blocks", "resample_blocks"]
 
 _BLOCK = 1 << 16  # frames per read: 4 s at 16 kHz
 
@@ -76,7 +76,7 @@ def file_blocks(path, block=_BLOCK):
     return f.samplerate, blocks()
 
 
-def _resampled(blocks, rate, sr, max_bandwidth):
+def resample_blocks(blocks, rate, sr, max_bandwidth=None):
     """``blocks`` at ``rate`` -> blocks at ``sr``, band-limited (streamed soxr,
     the loader's quality)."""
     stages = [(rate, sr)] if rate != sr else []
@@ -120,7 +120,7 @@ def cut_windows(blocks, rate, *, sr, window, hop, max_bandwidth=None, batch=16,
         starts.append(start / sr)
         waves.append(buffer[start - origin:start - origin + n_win].copy())
 
-    for block in _resampled(blocks, rate, sr, max_bandwidth):
+    for block in resample_blocks(blocks, rate, sr, max_bandwidth):
         buffer = np.concatenate([buffer, block])
         total = origin + buffer.size
         while next_start + n_win <= total:

@@ -10,7 +10,7 @@ from .._lazy import attach
 __getattr__, __dir__, __all__ = attach(__name__, {
     "._estimator": ["CryCNNClassifier"],
     "._export": ["export"],
-    "._files": ["FilePrediction", "predict_files", "predict_windows"],
+    "._files": ["FilePrediction", "detect", "predict_files", "predict_windows"],
     "._network": ["build_residual_cnn"],
     "._persist": ["ModelFileError", "ModelVersionWarning", "load", "save"],
     "._pipelines": ["CryPipeline", "make_cnn_pipeline", "make_svm_pipeline"],

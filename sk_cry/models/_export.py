@@ -6,9 +6,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from .. import __version__
+from ..core import dct_matrix, hann_window
 from ..exceptions import ParameterError
 from ..features import FeatureScaler, MFCCMelExtractor, band_layout
-from ..features._spectral import _dct_matrix, _window
 from ..io import AudioLoader
 from ..runtime._bundle import write_bundle
 
@@ -44,7 +44,21 @@ def _labels(classes):
     return labels
 
 
-def export(pipeline, path):
+def _detection_settings(detection, window):
+    """``detection`` checked: ``{"hop": seconds, "rules": EventRules fields}``."""
+    from ..core import EventRules
+
+    unknown = set(detection) - {"hop", "rules"}
+    hop = detection.get("hop", window / 4)
+    if unknown or not (isinstance(hop, (int, float)) and 0 < hop <= window):
+        raise ParameterError(f"detection must hold 'hop' (seconds, above 0 and at most "
+                             f"the window, {window:g} s) and 'rules' (EventRules "
+                             f"fields), got {detection!r}")
+    rules = EventRules.from_dict(dict(detection.get("rules") or {}))
+    return {"hop": float(hop), "rules": rules.to_dict()}
+
+
+def export(pipeline, path, *, detection=None):
     """Write a fitted CNN pipeline as a bundle that runs without TensorFlow.
 
     The bundle is one file (a ZIP archive of plain data, no pickle): the network
@@ -62,6 +76,11 @@ def export(pipeline, path):
         A fitted :func:`~sk_cry.make_cnn_pipeline` pipeline, any parameters.
     path : str or path-like
         Where to write it (by convention ``*.skcry-bundle``).
+    detection : dict or None, default=None
+        For a cry detector: ``hop`` (seconds between windows) and ``rules``
+        (the fields of :class:`~sk_cry.core.EventRules`) that
+        :meth:`~sk_cry.runtime.BundleModel.detect` uses when not told
+        otherwise.
 
     Returns
     -------
@@ -98,6 +117,8 @@ def export(pipeline, path):
             "topology's 51 M takes 7 GB of memory and a minute, for a 205 MB "
             "file no small device should load); export a smaller network, such as "
             "make_cnn_pipeline()'s default")
+    if detection is not None:
+        detection = _detection_settings(detection, float(loader.duration))
     from ._lite import to_flatbuffer  # TensorFlow
 
     bands = band_layout(features.n_mfcc, features.n_mels)
@@ -113,8 +134,10 @@ def export(pipeline, path):
                       "top_db": None if features.top_db is None else float(features.top_db),
                       "input_bands": [int(b) for b in bands]},
     }
-    arrays = {"window": _window(features.n_fft), "mel_basis": mel,
-              "dct": _dct_matrix(features.n_mels, bands[0]),
+    if detection is not None:
+        model["detection"] = detection
+    arrays = {"window": hann_window(features.n_fft), "mel_basis": mel,
+              "dct": dct_matrix(features.n_mels, bands[0]),
               "mean": np.asarray(scaler.mean_, np.float64),
               "scale": np.asarray(scaler.scale_, np.float64)}
     return write_bundle(path, network=to_flatbuffer(cnn.model_), model=model,

@@ -4,7 +4,14 @@ from joblib import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import ParameterError
-from ..io import AudioLoader
+from ..io import AudioLoader, Windows
+from ..runtime._detect import (
+    ReasonModel,
+    check_rules,
+    detect_windows,
+    positive_column,
+    window_probabilities,
+)
 from ..runtime._records import (
     FilePrediction,
     check_windowing,
@@ -13,7 +20,7 @@ from ..runtime._records import (
     load_or_error,
 )
 
-__all__ = ["FilePrediction", "predict_files", "predict_windows"]
+__all__ = ["FilePrediction", "detect", "predict_files", "predict_windows"]
 
 
 def _predict_batch(rest, batch, params, classes, names, n_jobs):
@@ -163,3 +170,60 @@ def predict_windows(model, paths, *, window=None, hop=None):
     return [classify_windows(p, rest.predict_proba, model.classes_, sr=loader.sr,
                              duration=loader.duration, window=window, hop=hop,
                              max_bandwidth=loader.max_bandwidth) for p in paths]
+
+
+def detect(model, paths, *, hop=None, rules=None, reason=None, positive=None):
+    """Find cry events in recordings of any length with a fitted detector pipeline.
+
+    The events of :meth:`sk_cry.runtime.BundleModel.detect`, by the same rules,
+    from a pipeline that runs where scikit-learn does (an SVM, or a CNN before
+    export). Windows of the loader's ``duration`` every ``hop`` seconds are cut
+    as clips (an exported bundle computes their frames once per recording:
+    the two agree to the tolerance ``tests/test_detect.py`` states).
+
+    Parameters
+    ----------
+    model : fitted sk_cry pipeline
+        A detector: its classes include ``positive`` (default ``"cry"``, else
+        the last class).
+    paths : sequence of str or path-like
+    hop : float or None, default=None
+        Seconds between window starts (None: a quarter of a window).
+    rules : EventRules, dict or None, default=None
+        The event rules (None: ``EventRules()``).
+    reason : fitted pipeline, BundleModel or None, default=None
+        A reason model at the same sample rate: each event gets its mean
+        probabilities over the event's windows.
+    positive : str or None, default=None
+
+    Returns
+    -------
+    detections : list of sk_cry.runtime.Detection
+        One per path, in order; a file that cannot be read has its ``error``.
+
+    Examples
+    --------
+    >>> from sk_cry import detect
+    >>> (night,) = detect(detector, ["night.wav"], hop=1.0)     # doctest: +SKIP
+    >>> [(e.start, e.end) for e in night.events]                # doctest: +SKIP
+    [(612.0, 631.5)]
+    """
+    loader = _loader_of(model)
+    check_is_fitted(model)
+    window = float(loader.duration)
+    hop = window / 4 if hop is None else hop
+    if not (isinstance(hop, (int, float)) and 0 < hop <= window):
+        raise ParameterError(f"hop={hop!r}: windows start every hop seconds, so it must "
+                             f"be a number above 0 and at most the window, {window:g} s")
+    rules = check_rules(rules)
+    column = positive_column(model.classes_, positive)
+    reason = None if reason is None else ReasonModel(reason, loader.sr)
+    rest = model[1:]
+    records = []
+    for path in paths:
+        reader = Windows(path, sr=loader.sr, window=window, hop=float(hop),
+                         max_bandwidth=loader.max_bandwidth)
+        records.append(detect_windows(
+            path, window_probabilities(reader, rest.predict_proba, column), rules,
+            window=window, reason=reason, stats=lambda: reader.duration))
+    return records

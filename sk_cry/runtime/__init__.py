@@ -18,4 +18,5 @@ from .._lazy import attach
 # blocks from here without loading LiteRT
 __getattr__, __dir__, __all__ = attach(__name__, {
     "._model": ["BundleModel", "load"], "._sources": ["microphone", "played"],
+    "._detect": ["Detection"], "._default": ["default_detector", "DEFAULT_DETECTOR"],
     "._records": ["SILENCE_DBFS", "FilePrediction", "Recording", "Window"]})

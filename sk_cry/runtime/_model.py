@@ -6,14 +6,24 @@ import threading
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from ..exceptions import ModelFileError, ParameterError
-from ..io._decode import load_audio
+from ..core import FrameWindows, best_rfft
+from ..exceptions import AudioLoadError, ModelFileError, ParameterError, SkCryError
+from ..io import file_blocks, load_audio, resample_blocks
 from ._bundle import read_bundle
+from ._detect import (
+    Detection,
+    ReasonModel,
+    check_rules,
+    detect_windows,
+    positive_column,
+    track,
+)
 from ._frontend import FrontEnd
 from ._records import (
     check_windowing,
     classify_windows,
     file_predictions,
+    is_silent,
     load_or_error,
     stream_windows,
 )
@@ -36,6 +46,9 @@ class BundleModel:
         SHA-256 of the network (the model's identity).
     sk_cry_version : str
         The sk_cry that exported it.
+    detection : dict
+        A detector's settings as exported (``hop`` in seconds, ``rules`` of
+        :class:`~sk_cry.core.EventRules`); empty for a plain classifier.
     """
 
     def __init__(self, manifest, model, network, arrays):
@@ -45,6 +58,7 @@ class BundleModel:
         self.classes_ = np.asarray(model["classes"])
         self.sha256 = manifest["network_sha256"]
         self.sk_cry_version = manifest["sk_cry_version"]
+        self.detection = dict(model.get("detection") or {})
         self._front_end = FrontEnd(model["front_end"], arrays,
                                    int(round(self.sr * self.duration)))
         interpreter = Interpreter(model_content=network, num_threads=1)
@@ -55,7 +69,7 @@ class BundleModel:
         return (f"<BundleModel: classes {self.classes_.tolist()}, {self.duration:g} s "
                 f"at {self.sr} Hz, network {self.sha256[:12]}>")
 
-    def _fitted(self, X):
+    def _clips(self, X):
         """Float waveforms ``X`` as ``(n, round(sr * duration))`` float32, cut or
         padded."""
         n = int(round(self.sr * self.duration))
@@ -101,7 +115,7 @@ class BundleModel:
             For the first file that cannot be read (the message names it).
         """
         if isinstance(X, np.ndarray) and X.dtype.kind == "f":
-            return self._proba(self._fitted(X))
+            return self._proba(self._clips(X))
         if isinstance(X, (str, os.PathLike)):
             raise ParameterError(f"X must be a list of paths, got the single path {X!r}; "
                                  "pass [path]")
@@ -158,6 +172,130 @@ class BundleModel:
         return [classify_windows(p, self._proba, self.classes_, sr=self.sr,
                                  duration=self.duration, window=window, hop=hop,
                                  max_bandwidth=self.max_bandwidth) for p in paths]
+
+    def _settings(self, hop, rules, reason, positive):
+        """``(hop, rules, ReasonModel or None, column)``: what was asked, else
+        what the bundle says, else the defaults (hop: a quarter window)."""
+        hop = self.detection.get("hop", self.duration / 4) if hop is None else hop
+        if not (isinstance(hop, (int, float)) and 0 < hop <= self.duration):
+            raise ParameterError(f"hop={hop!r}: windows start every hop seconds, so it "
+                                 f"must be a number above 0 and at most the window, "
+                                 f"{self.duration:g} s")
+        rules = check_rules(self.detection.get("rules") if rules is None else rules)
+        reason = None if reason is None else ReasonModel(reason, self.sr)
+        return float(hop), rules, reason, positive_column(self.classes_, positive)
+
+    def _scored(self, blocks, hop, column, stats):
+        """``(start, probability or None, wave)`` of every window of ``blocks``
+        (mono float32 at ``sr``), the windows sharing one STFT; ``stats``, a
+        dict, receives the ``duration`` when the blocks end."""
+        fe = self._front_end
+        frames = FrameWindows(sr=self.sr, window=self.duration, hop=hop, n_fft=fe.n_fft,
+                              hop_length=fe.hop_length, stft_window=fe.window,
+                              mel_basis=fe.mel_basis, rfft=best_rfft())
+        for start, db, wave in frames.cut(blocks):
+            if is_silent(wave):
+                yield start, None, wave
+                continue
+            with self._lock:
+                inputs = fe.from_db(db)
+                (row,) = self._run(**{f"input_{k}": x for k, x in
+                                      enumerate(inputs)}).values()
+                p = float(row[0, column])
+            yield start, p, wave
+        stats["duration"] = frames.duration
+
+    def detect(self, paths, *, hop=None, rules=None, reason=None, positive=None):
+        """Find cry events in recordings of any length.
+
+        Each file is read in blocks; windows of the model's ``duration`` start
+        every ``hop`` seconds (and one more ends with the recording) and share
+        one STFT (:class:`~sk_cry.core.FrameWindows`); windows below -60 dBFS
+        are silent. The windows' probabilities of the ``positive`` class become
+        events by ``rules`` (:class:`~sk_cry.core.EventRules`: threshold with
+        hysteresis, n-of-m voting, minimum duration, merge gap). A recording
+        shorter than the voting span is judged on the windows it has.
+
+        Parameters
+        ----------
+        paths : sequence of str or path-like
+        hop : float or None, default=None
+            Seconds between window starts; None: the bundle's ``detection``
+            settings, else a quarter of a window.
+        rules : EventRules, dict or None, default=None
+            None: the bundle's ``detection`` settings, else ``EventRules()``.
+        reason : BundleModel, fitted pipeline or None, default=None
+            A reason model (e.g. hungry / other) at the same sample rate: each
+            event gets its mean probabilities over the event's windows.
+        positive : str or None, default=None
+            The class that means crying: ``"cry"`` if the model has it, else its
+            last class.
+
+        Returns
+        -------
+        detections : list of Detection
+            One per path, in order, with its ``events``; a file that cannot be
+            read has its ``error``.
+
+        Examples
+        --------
+        >>> from sk_cry import runtime
+        >>> detector = runtime.default_detector()
+        >>> (night,) = detector.detect(["night.wav"])          # doctest: +SKIP
+        >>> [(e.start, e.end, round(e.peak, 2)) for e in night.events]  # doctest: +SKIP
+        [(612.0, 631.5, 0.98)]
+        """
+        hop, rules, reason, column = self._settings(hop, rules, reason, positive)
+        return [self._detect_one(p, hop, rules, reason, column) for p in paths]
+
+    def _detect_one(self, path, hop, rules, reason, column):
+        try:
+            rate, blocks = file_blocks(path)
+        except SkCryError as exc:
+            return Detection(os.fspath(path), error=f"{type(exc).__name__}: {exc}")
+        blocks = resample_blocks(blocks, rate, self.sr, self.max_bandwidth)
+        stats = {}
+        record = detect_windows(path, self._scored(blocks, hop, column, stats), rules,
+                                window=self.duration, reason=reason,
+                                stats=lambda: stats["duration"])
+        if record.error is None and not record.duration:
+            error = AudioLoadError(path, "holds no samples (empty audio)")
+            record.error = f"{type(error).__name__}: {error}"
+        return record
+
+    def listen_events(self, source=None, *, hop=None, rules=None, reason=None,
+                      positive=None):
+        """Cry events in live audio, as they start and end.
+
+        The same windows, rules and events as :meth:`detect` gives for a
+        recording of the same audio.
+
+        Parameters
+        ----------
+        source : (rate, blocks) or None, default=None
+            As in :meth:`listen`.
+        hop, rules, reason, positive :
+            As in :meth:`detect`.
+
+        Yields
+        ------
+        update : ("start" or "end", Event)
+            "start" once an event has lasted ``rules.min_duration`` (its end may
+            still grow), "end" with the final event.
+        """
+        from ._sources import microphone
+
+        hop, rules, reason, column = self._settings(hop, rules, reason, positive)
+        rate, blocks = microphone() if source is None else source
+        blocks = resample_blocks(blocks, rate, self.sr, self.max_bandwidth)
+        stats = {}
+        updates = track(self._scored(blocks, hop, column, stats), rules,
+                        window=self.duration, reason=reason)
+        try:
+            while True:
+                yield next(updates)
+        except StopIteration as stop:
+            yield from stop.value.finish(stats.get("duration"))
 
     def listen(self, source=None, *, window=None, hop=None):
         """Classify live audio window by window, as each window's audio arrives.
