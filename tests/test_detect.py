@@ -185,3 +185,53 @@ def test_a_reason_model_labels_each_event(detector, night, tmp_path):
     with pytest.raises(ParameterError, match="8000 Hz"):
         model.detect([path], reason=sk_cry.make_svm_pipeline(sr=8000, duration=2.0)
                      .fit(X[:, ::2], y))
+
+
+def _cli(*argv):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "sk_cry", *map(str, argv)],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def detector_bundle(detector, tmp_path_factory):
+    pipe, _ = detector
+    path = tmp_path_factory.mktemp("cli") / "detector.skcry-bundle"
+    sk_cry.export(pipe, path, detection={"hop": 0.5, "rules": {"n": 2, "m": 3}})
+    return path
+
+
+def test_cli_detect_prints_events_as_json_csv_and_a_table(detector_bundle, night,
+                                                          tmp_path):
+    import csv
+    import io
+    import json
+
+    path, onsets = night
+    out = _cli("detect", path, tmp_path / "missing.wav", "--model", detector_bundle,
+               "--format", "json")
+    assert out.returncode == 1, out.stderr  # one file could not be read
+    found = json.loads(out.stdout)
+    assert [r["path"] for r in found] == [str(path), str(tmp_path / "missing.wav")]
+    assert len(found[0]["events"]) == len(onsets) and found[0]["error"] is None
+    assert {"start", "end", "peak", "mean"} <= set(found[0]["events"][0])
+    assert found[1]["events"] == [] and "no such file" in found[1]["error"]
+    out = _cli("detect", path, "--model", detector_bundle, "--format", "csv",
+               "--threshold", "0.99")
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert out.returncode == 0 and len(rows) <= len(onsets)
+    out = _cli("detect", path, "--model", detector_bundle)
+    assert out.returncode == 0 and out.stdout.count(str(path)[-30:]) == len(onsets)
+    out = _cli("detect", path, "--model", detector_bundle, "--hop", "9")
+    assert out.returncode == 2 and "hop" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_listen_reports_events_as_they_start_and_end(detector_bundle, night):
+    path, onsets = night
+    out = _cli("listen", detector_bundle, "--events", "--file", path, "--speed", "0")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert sum("cry started" in line for line in lines) == len(onsets)
+    assert sum("cry ended" in line for line in lines) == len(onsets)

@@ -1,5 +1,5 @@
 """``sk-cry``: the command-line entry point (``demo``, ``audit``, ``train``,
-``predict``, ``export``, ``serve``, ``listen``)."""
+``predict``, ``detect``, ``evaluate``, ``export``, ``serve``, ``listen``)."""
 
 import argparse
 import logging
@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from ._detect import add_detect, event_line, load_detector
 from ._quiet import native_logs_filtered
 from ._workflow import evaluate_folder, export_model, predict, serve, train
 
@@ -108,19 +109,29 @@ def audit_folder(args):
 
 def listen(args):
     """Classify live microphone audio (or a file played in real time) window by
-    window, one line per window, until interrupted or the file ends."""
+    window, one line per window; or, with ``--events`` (the default detector,
+    or ``--reason``), one line when a cry event starts and one when it ends."""
     from ..exceptions import SkCryError
     from ..runtime import load, microphone, played
 
+    events = args.events or args.reason is not None or args.bundle is None
     try:
-        model = load(args.bundle)
-        source = (played(args.file) if args.file
-                  else microphone(args.device, block=min(args.hop or 0.25, 0.25)))
+        model = load_detector(None)[0] if args.bundle is None else load(args.bundle)
+        reason = None if args.reason is None else load(args.reason)
+        window = model.duration if events else (args.window or model.duration)
+        hop = args.hop or (model.detection.get("hop", window / 4) if events
+                           else window / 2)
+        source = (played(args.file, speed=args.speed) if args.file
+                  else microphone(args.device, block=min(hop, 0.25)))
         names = [str(c) for c in model.classes_]
+        what = "cry events" if events else f"classes {', '.join(names)}"
         print(f"listening{f' to {args.file}' if args.file else ''}: "
-              f"{args.window or model.duration:g}-s windows every "
-              f"{args.hop or (args.window or model.duration) / 2:g} s, classes "
-              f"{', '.join(names)} (Ctrl-C stops)", flush=True)
+              f"{window:g}-s windows every {hop:g} s, {what} (Ctrl-C stops)",
+              flush=True)
+        if events:
+            for kind, event in model.listen_events(source, hop=hop, reason=reason):
+                print(event_line(kind, event), flush=True)
+            return 0
         for w in model.listen(source, window=args.window, hop=args.hop):
             if w.silent:
                 print(f"{w.start:8.1f} s  (silent)", flush=True)
@@ -198,6 +209,7 @@ def main(argv=None):
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=predict)
+    add_detect(sub, command)
 
     p = command("evaluate", "audit a folder, then cross-validate each model (grouped, "
                 "against chance) and write a self-contained HTML report",
@@ -236,11 +248,21 @@ def main(argv=None):
 
     p = sub.add_parser(
         "listen", help="classify live microphone audio window by window with an "
-        "exported bundle (sk_cry.export), one line per window",
-        description="Classify live audio window by window with an exported bundle. "
-        "Example: sk-cry listen cry.skcry-bundle --window 6 --hop 3",
+        "exported bundle (sk_cry.export), one line per window; or report cry events "
+        "as they start and end (--events; the default without a bundle)",
+        description="Classify live audio window by window with an exported bundle, "
+        "or report cry events as they start and end.\n\nexamples:\n"
+        "  sk-cry listen cry.skcry-bundle --window 6 --hop 3\n"
+        "  sk-cry listen --reason cry.skcry-bundle     # sk_cry's detector, then why",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("bundle", help="a bundle written by sk_cry.export")
+    p.add_argument("bundle", nargs="?", default=None,
+                   help="a bundle written by sk_cry.export (default: sk_cry's cry "
+                   "detector, with --events)")
+    p.add_argument("--events", action="store_true",
+                   help="one line per cry event start and end, by the bundle's "
+                   "detection settings, instead of one per window")
+    p.add_argument("--reason", default=None, help="a reason bundle that labels each "
+                   "event (implies --events)")
     p.add_argument("--device", default=None,
                    help="input device, number or name (python -m sounddevice lists "
                    "them; default: the system's)")
@@ -250,6 +272,9 @@ def main(argv=None):
                    help="seconds between windows (default: half a window)")
     p.add_argument("--file", default=None,
                    help="play this audio file in real time instead of the microphone")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="with --file: play it this many times faster than recorded "
+                   "(0: as fast as it can; default 1)")
     p.set_defaults(func=listen)
     args = parser.parse_args(argv)
     if getattr(args, "device", None) is not None and args.device.isdigit():

@@ -72,9 +72,16 @@ def microphone(device=None, rate=None, block=0.25):
     return rate, blocks()
 
 
-def played(path, block=0.25):
+def played(path, block=0.25, speed=1.0):
     """``(rate, blocks)`` of a file, each block released when it would have been
-    recorded: a microphone stand-in that runs the same code."""
+    recorded: a microphone stand-in that runs the same code.
+
+    ``speed`` plays it that many times faster than it was recorded (0: as fast
+    as it is read).
+    """
+    if not speed >= 0:
+        raise SkCryError(f"speed={speed!r}: a file is played at a speed of 0 (as fast "
+                         "as it can) or more (1: as recorded)")
     rate, blocks = file_blocks(path, block=4096)  # opened and checked now
     n = max(1, int(rate * block))
 
@@ -82,7 +89,8 @@ def played(path, block=0.25):
         start, sent = time.monotonic(), 0
         for piece in _rechunked(blocks, n):
             sent += piece.size
-            time.sleep(max(0.0, start + sent / rate - time.monotonic()))
+            if speed:
+                time.sleep(max(0.0, start + sent / rate / speed - time.monotonic()))
             yield piece
 
     return rate, paced()

@@ -1,0 +1,121 @@
+"""``sk-cry detect``: cry events in recordings, one row per event; and the event
+lines of ``sk-cry listen --events``. Both run on the runtime alone with bundles
+(the default detector when no model is named)."""
+
+import csv
+import json
+import sys
+
+__all__ = ["add_detect", "detect", "event_line", "load_detector"]
+
+
+def add_detect(sub, command):
+    """The ``detect`` sub-command's parser (``command`` makes one with an
+    example in its help)."""
+    p = command("detect", "find cry events in recordings with a detector (the one "
+                "that ships with sk_cry unless --model names another), one row per "
+                "event; exit status 0, 1 when some files could not be read, 2 on a "
+                "usage error", "sk-cry detect night.wav --reason cry.skcry-bundle")
+    p.add_argument("paths", nargs="+", help="audio files or folders")
+    p.add_argument("--model", default=None, help="a detector bundle (sk-cry export) or "
+                   "saved pipeline (a pickle: only one you trust); default: sk_cry's")
+    p.add_argument("--reason", default=None, help="a reason model (bundle or saved "
+                   "pipeline) that labels each event with its mean probabilities")
+    p.add_argument("--hop", type=float, default=None,
+                   help="seconds between windows (default: the detector's)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="probability at which a window votes cry (default: the "
+                   "detector's)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(func=detect)
+    return p
+
+
+def load_detector(path):
+    """``(model, kind)``: the named bundle or saved pipeline, or the default
+    detector for None."""
+    from ._workflow import _load_model
+
+    if path is None:
+        from ..runtime import default_detector
+
+        return default_detector(), "bundle"
+    return _load_model(path)
+
+
+def _rules(model, kind, args):
+    """The detector's own rules (a bundle's), with ``--threshold`` applied."""
+    if args.threshold is None:
+        return None
+    from ..core import EventRules
+
+    rules = dict(model.detection.get("rules") or {}) if kind == "bundle" else {}
+    release = rules.get("release")
+    rules["threshold"] = args.threshold
+    if release is not None and release > args.threshold:
+        rules["release"] = args.threshold
+    return EventRules.from_dict(rules)
+
+
+def event_line(kind, event, at=None):
+    """One line for a live event update (``sk-cry listen --events``)."""
+    if kind == "start":
+        return f"{event.start:8.1f} s  cry started (p {event.peak:.2f})"
+    reason = "" if event.reason is None else \
+        f", reason {event.reason} ({event.reason_probabilities[event.reason]:.2f})"
+    return (f"{event.end:8.1f} s  cry ended: {event.start:.1f}-{event.end:.1f} s, "
+            f"peak {event.peak:.2f}, mean {event.mean:.2f}{reason}")
+
+
+def detect(args):
+    """Find cry events and print one row per event."""
+    from ..exceptions import SkCryError
+    from ._workflow import _audio_files, _error, _load_model
+
+    try:
+        model, kind = load_detector(args.model)
+        reason = None if args.reason is None else _load_model(args.reason)[0]
+        rules = _rules(model, kind, args)
+        paths = _audio_files(args.paths)
+        if not paths:
+            return _error("detect", f"no audio files in {' '.join(args.paths)}")
+        if kind == "bundle":
+            found = model.detect(paths, hop=args.hop, rules=rules, reason=reason)
+        else:
+            from ..models import detect as detect_pipeline
+
+            found = detect_pipeline(model, paths, hop=args.hop, rules=rules,
+                                    reason=reason)
+    except (SkCryError, OSError) as exc:
+        return _error("detect", exc)
+    reasons = [str(c) for c in reason.classes_] if reason is not None else []
+    if args.format == "json":
+        json.dump([d.to_dict() for d in found], sys.stdout, indent=1)
+        print()
+    elif args.format == "csv":
+        out = csv.writer(sys.stdout)
+        out.writerow(["path", "start", "end", "peak", "mean", "reason"]
+                     + [f"p_{n}" for n in reasons] + ["note"])
+        for d in found:
+            if d.error or not d.events:
+                out.writerow([d.path] + [""] * (5 + len(reasons))
+                             + [d.error or "no cry"])
+            for e in d.events:
+                p = e.reason_probabilities or {}
+                out.writerow([d.path, f"{e.start:.2f}", f"{e.end:.2f}", f"{e.peak:.4f}",
+                              f"{e.mean:.4f}", "" if e.reason is None else e.reason]
+                             + [f"{p[n]:.4f}" if n in p else "" for n in reasons] + [""])
+    else:
+        width = min(60, max(len(repr(d.path)) - 2 for d in found))
+        print(f"{'file':<{width}} {'start':>8} {'end':>8} {'peak':>6} {'mean':>6}  reason")
+        for d in found:
+            name = repr(d.path)[1:-1]  # a newline in a name stays on its row
+            if d.error or not d.events:
+                print(f"{name[-width:]:<{width}} {'-':>8} {'-':>8} {'-':>6} {'-':>6}  "
+                      f"{d.error or 'no cry'}")
+            for e in d.events:
+                why = "" if e.reason is None else \
+                    f"{e.reason} ({e.reason_probabilities[e.reason]:.2f})"
+                print(f"{name[-width:]:<{width}} {e.start:8.1f} {e.end:8.1f} "
+                      f"{e.peak:6.2f} {e.mean:6.2f}  {why}")
+    return 1 if any(d.error for d in found) else 0
