@@ -16,7 +16,7 @@ from .exceptions import (
     TruncatedAudioWarning,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __getattr__, _, _lazy_all = attach(__name__, {
     "": ["datasets", "evaluation", "features", "io", "models", "runtime"],

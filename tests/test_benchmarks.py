@@ -1,5 +1,6 @@
 """Smoke runs of the benchmark scripts on tiny synthetic input, so they cannot rot."""
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -110,3 +111,24 @@ def test_serve_smoke():
     out = _smoke("serve.py")
     assert "`POST /predict` on loopback, 50 requests" in out.stdout
     assert "8 concurrent clients" in out.stdout and ", 0 errors;" in out.stdout
+
+
+def test_detect_smoke():
+    out = _smoke("detect.py", "--folds", "2", timeout=900)
+    assert out.stdout.count("  outer ") == 2 * 2  # picked, done: per outer fold
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
+    assert any(line.startswith("| nested |") for line in rows)
+    picks = ast.literal_eval(out.stdout.split("nested picks: ")[1].splitlines()[0])
+    assert sum(picks.values()) == 2 and set(picks) <= {"svm-2s", "cnn-2s"}
+    assert "| precision | recall | F1 | false alarms / h | median latency |" in out.stdout
+
+
+def test_train_detector_smoke(tmp_path):
+    from sk_cry import runtime
+
+    out = _smoke("train_detector.py", "--out", str(tmp_path / "d.skcry-bundle"),
+                 timeout=900)
+    assert "chosen: " in out.stdout and "wrote " in out.stdout
+    detector = runtime.load(tmp_path / "d.skcry-bundle")
+    assert [str(c) for c in detector.classes_] == ["background", "cry"]
+    assert set(detector.detection) == {"hop", "rules"}

@@ -94,7 +94,7 @@ def test_bundle_is_plain_data_with_versions_and_hashes(binary):
         model = json.loads(archive.read("model.json"))
     assert {"manifest.json", "network.tflite", "model.json"} <= names
     assert all(n.endswith((".json", ".tflite", ".npy")) for n in names)
-    assert manifest["format_version"] == 1 and manifest["sk_cry_version"] == sk_cry.__version__
+    assert manifest["format_version"] == 2 and manifest["sk_cry_version"] == sk_cry.__version__
     assert model["loader"] == {"sr": 16000, "duration": 6.0, "max_bandwidth": None}
     assert model["front_end"]["input_bands"] == [13, 128]
     assert os.path.getsize(bundle) < 200_000  # the default network: ~100 KB
@@ -131,10 +131,34 @@ def test_damaged_or_foreign_bundles_are_refused(binary, tmp_path):
         return json.dumps(manifest).encode()
 
     _rewrite(bundle, tmp_path / "future.skcry-bundle", future)
-    with pytest.raises(ModelFileError, match="format version 99.*reads version 1"):
+    with pytest.raises(ModelFileError, match="format version 99.*reads versions 1, 2"):
         runtime.load(tmp_path / "future.skcry-bundle")
     with pytest.raises(ModelFileError, match="does not exist"):
         runtime.load(tmp_path / "missing.skcry-bundle")
+
+
+def test_format_version_1_bundles_still_load(binary, tmp_path):
+    import hashlib
+
+    pipe, bundle, paths = binary
+    with zipfile.ZipFile(bundle) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    manifest = json.loads(members.pop("manifest.json"))
+    model = json.loads(members["model.json"])
+    del model["kind"]  # what sk_cry 0.1.0 wrote
+    members["model.json"] = json.dumps(model).encode()
+    old = {"format": "sk_cry-bundle", "format_version": 1, "sk_cry_version": "0.1.0",
+           "network_sha256": hashlib.sha256(members["network.tflite"]).hexdigest(),
+           "members": {n: {"size": len(b), "sha256": hashlib.sha256(b).hexdigest()}
+                       for n, b in members.items()}}
+    with zipfile.ZipFile(tmp_path / "v1.skcry-bundle", "w") as archive:
+        archive.writestr("manifest.json", json.dumps(old))
+        for name, blob in members.items():
+            archive.writestr(name, blob)
+    model = runtime.load(tmp_path / "v1.skcry-bundle")
+    assert model.sha256 == old["network_sha256"] != runtime.load(bundle).sha256
+    assert np.abs(model.predict_proba(paths[:4]) - pipe.predict_proba(paths[:4])).max() \
+        <= 1e-5
 
 
 def test_what_cannot_be_exported_says_why(binary, tmp_path, monkeypatch):

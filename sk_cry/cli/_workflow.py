@@ -308,7 +308,7 @@ def export_model(args):
         return _error("export", exc)
     size = Path(args.output).stat().st_size
     print(f"wrote {args.output} ({size / 1e3:.0f} KB, format version "
-          f"{manifest['format_version']}, network {manifest['network_sha256'][:12]}); "
+          f"{manifest['format_version']}, model {manifest['model_sha256'][:12]}); "
           "run it with sk-cry predict, sk-cry serve or sk_cry.runtime.load, without "
           "TensorFlow")
     return 0

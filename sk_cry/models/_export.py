@@ -125,6 +125,7 @@ def export(pipeline, path, *, detection=None):
     mel = librosa.filters.mel(sr=features.sr, n_fft=features.n_fft,
                               n_mels=features.n_mels).astype(np.float32)
     model = {
+        "kind": "cnn",
         "classes": _labels(pipeline.classes_),
         "loader": {"sr": int(loader.sr), "duration": float(loader.duration),
                    "max_bandwidth": (None if loader.max_bandwidth is None

@@ -4,16 +4,22 @@ A bundle is one ZIP archive (deflated: the mel filter bank is mostly zeros)
 holding:
 
 ``manifest.json``
-    ``format`` ("sk_cry-bundle"), ``format_version``, ``sk_cry_version``, and
-    the size and SHA-256 of every other member;
-``network.tflite``
+    ``format`` ("sk_cry-bundle"), ``format_version``, ``sk_cry_version``,
+    ``model_sha256`` (the model's identity: the SHA-256 of its members' hashes)
+    and the size and SHA-256 of every other member;
+``model.json``
+    ``kind`` (``"cnn"`` or ``"svm"``), class names, the loader's and the front
+    end's parameters, and a detector's ``detection`` settings;
+``network.tflite`` (``kind`` "cnn")
     The network as a LiteRT flatbuffer (inputs ``input_0``, ``input_1``, ... in
     the order of ``front_end.input_bands``, output the class probabilities);
-``model.json``
-    Class names, the loader's and the front end's parameters;
 ``arrays/<name>.npy``
     The front end's arrays (window, mel filter bank, DCT rows, the scaler's
-    mean and scale), read with ``allow_pickle=False``.
+    mean and scale) and an SVM's support vectors, coefficients and
+    calibration, read with ``allow_pickle=False``.
+
+Format version 1 (sk_cry 0.1.0) held CNNs only, without ``kind`` and
+``model_sha256``; it still loads.
 
 Nothing in it is executable: no pickle anywhere. :func:`read_bundle` checks the
 format, its version and every member's size and hash before returning anything,
@@ -33,7 +39,8 @@ from ..exceptions import ModelFileError
 __all__ = ["FORMAT_VERSION", "read_bundle", "write_bundle"]
 
 FORMAT = "sk_cry-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_READS = (1, 2)  # the format versions this sk_cry loads
 _NETWORK, _MODEL, _MANIFEST = "network.tflite", "model.json", "manifest.json"
 _MAX_MEMBER = 256 << 20  # LiteRT's flatbuffers stop at 2 GB; sk_cry's at ~8 MB
 
@@ -48,16 +55,19 @@ def _npy(array):
     return out.getvalue()
 
 
-def write_bundle(path, *, network, model, arrays, sk_cry_version):
-    """Write a bundle; ``model`` is JSON-able, ``arrays`` maps names to arrays."""
-    members = {_NETWORK: network,
-               _MODEL: json.dumps(model, indent=1, sort_keys=True).encode()}
+def write_bundle(path, *, model, arrays, sk_cry_version, network=None):
+    """Write a bundle; ``model`` is JSON-able (with its ``kind``), ``arrays``
+    maps names to arrays, ``network`` is a CNN's flatbuffer."""
+    members = {_MODEL: json.dumps(model, indent=1, sort_keys=True).encode()}
+    if network is not None:
+        members[_NETWORK] = network
     members.update({f"arrays/{name}.npy": _npy(a) for name, a in sorted(arrays.items())})
+    hashes = {name: _sha256(data) for name, data in members.items()}
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "sk_cry_version": sk_cry_version,
-        "network_sha256": _sha256(network),
-        "members": {name: {"size": len(data), "sha256": _sha256(data)}
+        "model_sha256": _sha256("".join(hashes[n] for n in sorted(hashes)).encode()),
+        "members": {name: {"size": len(data), "sha256": hashes[name]}
                     for name, data in members.items()},
     }
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -108,11 +118,11 @@ def read_bundle(path):
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise _refuse(path, f"its manifest does not say format {FORMAT!r}")
         version = manifest.get("format_version")
-        if version != FORMAT_VERSION:
+        if version not in _READS:
             raise _refuse(path, f"it has format version {version!r}, and this sk_cry "
                           f"({manifest.get('sk_cry_version', '?')} wrote it) reads "
-                          f"version {FORMAT_VERSION}; export it again with this "
-                          "sk_cry, or install the sk_cry that wrote it")
+                          f"versions {', '.join(map(str, _READS))}; export it again "
+                          "with this sk_cry, or install the sk_cry that wrote it")
         expected = manifest.get("members", {})
         present = set(archive.namelist()) - {_MANIFEST}
         if present != set(expected):
@@ -129,13 +139,19 @@ def read_bundle(path):
                               "records: the file was altered or damaged; copy or "
                               "export it again")
             data[name] = blob
-    if _NETWORK not in data or _MODEL not in data:
-        raise _refuse(path, f"it lacks {_NETWORK} or {_MODEL}")
+    if _MODEL not in data:
+        raise _refuse(path, f"it lacks {_MODEL}")
     try:
         model = json.loads(data[_MODEL])
+        if not isinstance(model, dict):
+            raise ValueError(f"{_MODEL} is not a JSON object")
+        model.setdefault("kind", "cnn")  # format version 1
+        if (model["kind"] == "cnn") != (_NETWORK in data):
+            raise ValueError(f"a {model['kind']!r} model with"
+                             f"{'out' if _NETWORK not in data else ''} {_NETWORK}")
         arrays = {name[len("arrays/"):-len(".npy")]:
                   np.load(io.BytesIO(blob), allow_pickle=False)
                   for name, blob in data.items() if name.startswith("arrays/")}
     except ValueError as exc:
         raise _refuse(path, f"a member is not plain data ({exc})") from exc
-    return manifest, model, data[_NETWORK], arrays
+    return manifest, model, data.get(_NETWORK), arrays

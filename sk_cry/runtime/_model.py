@@ -43,7 +43,8 @@ class BundleModel:
     sr, duration, max_bandwidth :
         How the fitted pipeline's loader read files: files are read the same way.
     sha256 : str
-        SHA-256 of the network (the model's identity).
+        The model's identity: the SHA-256 of its members' hashes (of its
+        network, in format version 1).
     sk_cry_version : str
         The sk_cry that exported it.
     detection : dict
@@ -56,7 +57,8 @@ class BundleModel:
         self.sr, self.duration = int(loader["sr"]), float(loader["duration"])
         self.max_bandwidth = loader["max_bandwidth"]
         self.classes_ = np.asarray(model["classes"])
-        self.sha256 = manifest["network_sha256"]
+        # format version 1 named the model by its network's hash
+        self.sha256 = manifest.get("model_sha256") or manifest["network_sha256"]
         self.sk_cry_version = manifest["sk_cry_version"]
         self.detection = dict(model.get("detection") or {})
         self._front_end = FrontEnd(model["front_end"], arrays,

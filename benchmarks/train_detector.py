@@ -1,0 +1,68 @@
+"""Train the cry detector that ships in sk_cry (``sk_cry/runtime/detector.skcry-bundle``).
+
+    python benchmarks/train_detector.py [--out sk_cry/runtime/detector.skcry-bundle]
+
+The same choice ``benchmarks/detect.py`` makes inside each of its outer folds,
+made once on all the data: 3 grouped folds over the seed-cry clips and the
+background recordings choose the detector (SVM or CNN, 2-s or 4-s windows) by
+window AUC and the event rules by event F1 at <= 1 false alarm an hour on
+10-minute nights of the held-out recordings; the winner is fitted on every
+window and exported with those rules and its hop (a quarter window). Seeded:
+the same data and versions give the same choice; TensorFlow's CPU kernels may
+still move the weights by round-off.
+
+Data and credits: the cries are the reference project's (the hungry ones from
+the Donate-a-cry corpus, Open Database License); the background recordings are
+listed with their authors and licences in ``../shared/data/background/sources.csv``
+and credited in ``NOTICE``.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import detect  # noqa: E402
+from _common import machine  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "sk_cry/runtime/detector.skcry-bundle"))
+    parser.add_argument("--work", default=None, help="folder for the sets (temporary)")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--collar", type=float, default=2.0)
+    parser.add_argument("--inner-night-minutes", type=float, default=10.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args(argv)
+    import sk_cry
+
+    work = Path(args.work or tempfile.mkdtemp(prefix="sk-cry-detector-"))
+    cries, bg = detect.load_sources(args, work)
+    print(f"# benchmarks/train_detector.py, {machine()}")
+    rng = np.random.default_rng(args.seed)
+    src = detect.Sources(cries, bg, work, args.seed)
+    name, window, rules, aucs, night = detect.select(
+        src, list(range(len(cries))), src.groups, "all", args, rng)
+    print(f"chosen: {name} (inner AUC {aucs[name]:.3f}; every candidate: "
+          f"{json.dumps({k: round(v, 3) for k, v in aucs.items()})}), rules {rules} "
+          f"(inner nights: F1 {night['f1']:.3f}, {night['fa_per_hour']:.2f} false "
+          f"alarms/h, median latency {night['latency']:.2f} s)")
+    data = src.windows("all", list(range(len(cries))), src.groups, window)
+    pipe = detect.candidates(window, args.epochs)[name]
+    pipe.fit(data.paths, np.array(["background", "cry"])[data.target])
+    sk_cry.export(pipe, args.out, detection={"hop": window / 4, "rules": rules})
+    size = Path(args.out).stat().st_size
+    print(f"wrote {args.out}: {size / 1e3:.0f} KB, {len(data.paths)} windows "
+          f"({int(data.target.sum())} cry)")
+
+
+if __name__ == "__main__":
+    main()
