@@ -235,3 +235,22 @@ def test_cli_listen_reports_events_as_they_start_and_end(detector_bundle, night)
     lines = out.stdout.splitlines()
     assert sum("cry started" in line for line in lines) == len(onsets)
     assert sum("cry ended" in line for line in lines) == len(onsets)
+
+
+def test_an_exported_svm_detects_as_its_pipeline(night, tmp_path):
+    path, onsets = night
+    rng = np.random.default_rng(0)
+    cries, _ = make_cries(40, duration=2.0, noise=0.0, random_state=0)
+    cries = cries * 0.3 + np.stack([_noise(rng, 2 * SR) for _ in range(40)])
+    background = np.stack([_noise(rng, 2 * SR, level=rng.uniform(0.01, 0.3))
+                           for _ in range(40)])
+    svm = sk_cry.make_svm_pipeline(duration=2.0).fit(
+        np.concatenate([cries, background]), np.array(["cry"] * 40 + ["background"] * 40))
+    sk_cry.export(svm, tmp_path / "svm.skcry-bundle", detection={"hop": 0.5})
+    model = runtime.load(tmp_path / "svm.skcry-bundle")
+    (found,) = model.detect([path])
+    (same,) = sk_cry.detect(svm, [path], hop=0.5)
+    assert len(found.events) == len(same.events) == len(onsets)
+    for a, b, onset in zip(found.events, same.events, onsets):
+        assert abs(a.start - onset) <= 2.0
+        assert abs(a.start - b.start) <= 0.52 and abs(a.end - b.end) <= 0.52

@@ -71,7 +71,31 @@ def multiclass(tmp_path_factory):
     return pipe, bundle, paths
 
 
-@pytest.mark.parametrize("config", ["binary", "multiclass"])
+@pytest.fixture(scope="module")
+def svm_binary(tmp_path_factory):
+    """The default SVM pipeline (calibrated RBF SVC), two classes."""
+    tmp = tmp_path_factory.mktemp("svm2")
+    X, y = make_cries(44, duration=6.0, random_state=4)
+    paths = _write_clips(tmp / "clips", X, [16000, 8000])
+    pipe = sk_cry.make_svm_pipeline().fit(paths[:30], y[:30])
+    sk_cry.export(pipe, tmp / "svm.skcry-bundle")
+    return pipe, tmp / "svm.skcry-bundle", paths
+
+
+@pytest.fixture(scope="module")
+def svm_five(tmp_path_factory):
+    """Five named classes, 3-s clips, band-limited, C and gamma set."""
+    tmp = tmp_path_factory.mktemp("svm5")
+    X, y = make_cries(60, n_classes=5, duration=3.0, random_state=6)
+    names = np.array(["awake", "diaper", "hug", "sleepy", "uncom"])[y]
+    paths = _write_clips(tmp / "clips", X, [16000, 22050])
+    pipe = sk_cry.make_svm_pipeline(duration=3.0, max_bandwidth=4000, C=3.0,
+                                    gamma=0.02).fit(paths[:40], names[:40])
+    sk_cry.export(pipe, tmp / "svm5.skcry-bundle")
+    return pipe, tmp / "svm5.skcry-bundle", paths
+
+
+@pytest.mark.parametrize("config", ["binary", "multiclass", "svm_binary", "svm_five"])
 def test_runtime_reproduces_the_pipeline(config, request):
     pipe, bundle, paths = request.getfixturevalue(config)
     model = runtime.load(bundle)
@@ -137,6 +161,35 @@ def test_damaged_or_foreign_bundles_are_refused(binary, tmp_path):
         runtime.load(tmp_path / "missing.skcry-bundle")
 
 
+def test_svm_bundles_are_plain_data_and_refuse_tampering(svm_binary, tmp_path):
+    _, bundle, _ = svm_binary
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+        model = json.loads(archive.read("model.json"))
+    assert "network.tflite" not in names and model["kind"] == "svm"
+    assert {"arrays/support_vectors.npy", "arrays/dual_coef.npy",
+            "arrays/calibration_a.npy"} <= names
+    assert runtime.load(bundle).kind == "svm"
+
+    def flip(name, blob):  # one byte of one support vector
+        if name != "arrays/support_vectors.npy":
+            return blob
+        return blob[:200] + bytes([blob[200] ^ 0x01]) + blob[201:]
+
+    _rewrite(bundle, tmp_path / "tampered.skcry-bundle", flip)
+    with pytest.raises(ModelFileError, match="support_vectors.npy differs from the SHA"):
+        runtime.load(tmp_path / "tampered.skcry-bundle")
+
+    def no_kind(name, blob):  # an SVM's arrays under a CNN's name: refused, not run
+        if name != "model.json":
+            return blob
+        return json.dumps({**json.loads(blob), "kind": "cnn"}).encode()
+
+    _rewrite(bundle, tmp_path / "kind.skcry-bundle", no_kind)
+    with pytest.raises(ModelFileError):
+        runtime.load(tmp_path / "kind.skcry-bundle")
+
+
 def test_format_version_1_bundles_still_load(binary, tmp_path):
     import hashlib
 
@@ -164,9 +217,17 @@ def test_format_version_1_bundles_still_load(binary, tmp_path):
 def test_what_cannot_be_exported_says_why(binary, tmp_path, monkeypatch):
     pipe, _, paths = binary
     X, y = make_cries(12, duration=6.0, random_state=1)
-    svm = sk_cry.make_svm_pipeline().fit(X, y)
-    with pytest.raises(ParameterError, match="only a CNN pipeline.*keep it with sk_cry.save"):
-        sk_cry.export(svm, tmp_path / "svm.skcry-bundle")
+    from sklearn.linear_model import LogisticRegression
+
+    other = sk_cry.make_svm_pipeline(classifier=LogisticRegression()).fit(X, y)
+    with pytest.raises(ParameterError, match="only a CNN pipeline.*or an SVM pipeline.*"
+                       "probability=True.*keep it with sk_cry.save"):
+        sk_cry.export(other, tmp_path / "other.skcry-bundle")
+    bare = sk_cry.make_svm_pipeline(probability=False).fit(X, y)
+    with pytest.raises(ParameterError, match="no probabilities to export"):
+        sk_cry.export(bare, tmp_path / "bare.skcry-bundle")
+    with pytest.raises(ParameterError, match="only a CNN pipeline"):
+        sk_cry.export(pipe[1:], tmp_path / "no-loader.skcry-bundle")
     with pytest.raises(NotFittedError, match="not fitted"):
         sk_cry.export(sk_cry.make_cnn_pipeline(), tmp_path / "unfitted.skcry-bundle")
     from sk_cry.models import _export
@@ -239,7 +300,7 @@ from sk_cry import runtime
 model = runtime.load(sys.argv[1])
 paths = json.loads(sys.argv[2])
 proba = model.predict_proba(paths)
-windows = model.predict_windows(paths[:1], window=6.0, hop=3.0)
+windows = model.predict_windows(paths[:1], window=model.duration, hop=model.duration / 2)
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {
     "tensorflow", "keras", "scikeras", "sklearn", "librosa", "scipy", "joblib",
     "numba"})
@@ -256,8 +317,9 @@ def _run_isolated(python, bundle, paths):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_runtime_imports_no_training_stack(binary):
-    pipe, bundle, paths = binary
+@pytest.mark.parametrize("config", ["binary", "svm_five"])
+def test_runtime_imports_no_training_stack(config, request):
+    pipe, bundle, paths = request.getfixturevalue(config)
     result = _run_isolated(sys.executable, bundle, paths[:4])
     assert result["heavy"] == []
     assert np.abs(np.array(result["proba"]) - pipe.predict_proba(paths[:4])).max() <= 1e-5
@@ -272,11 +334,12 @@ def _runtime_python():
     "no runtime-only environment: create it with `python3.11 -m venv .venv-runtime && "
     ".venv-runtime/bin/pip install .` (the README's test command does), or set "
     "SK_CRY_RUNTIME_PYTHON"))
-def test_bundle_runs_where_only_the_runtime_is_installed(binary):
+@pytest.mark.parametrize("config", ["binary", "svm_five"])
+def test_bundle_runs_where_only_the_runtime_is_installed(config, request):
     python = str(_runtime_python())
     check = subprocess.run([python, "-c", "import sklearn"], capture_output=True)
     assert check.returncode != 0, "the runtime environment must not have scikit-learn"
-    pipe, bundle, paths = binary
+    pipe, bundle, paths = request.getfixturevalue(config)
     result = _run_isolated(python, bundle, paths[:4])
     assert result["heavy"] == [] and result["windows"] == 1
     assert np.abs(np.array(result["proba"]) - pipe.predict_proba(paths[:4])).max() <= 1e-5

@@ -1,4 +1,4 @@
-"""Export a fitted CNN pipeline to a bundle that :mod:`sk_cry.runtime` runs."""
+"""Export a fitted CNN or SVM pipeline to a bundle that :mod:`sk_cry.runtime` runs."""
 
 import librosa
 import numpy as np
@@ -21,19 +21,22 @@ __all__ = ["EXPORT_MAX_WEIGHTS", "export"]
 EXPORT_MAX_WEIGHTS = 2_000_000
 
 
-def _steps(pipeline):
+def _is_cnn(pipeline):
     steps = getattr(pipeline, "steps", None)
     kinds = [AudioLoader, MFCCMelExtractor, FeatureScaler]
-    if (not steps or len(steps) != 4
-            or not all(isinstance(s, k) for (_, s), k in zip(steps, kinds))
-            or not hasattr(steps[3][1], "input_bands")):
-        shown = [type(s).__name__ for _, s in steps] if steps else type(pipeline).__name__
-        raise ParameterError(
-            f"only a CNN pipeline (AudioLoader, MFCCMelExtractor, FeatureScaler, "
-            f"CryCNNClassifier: what make_cnn_pipeline builds) can be exported, got "
-            f"{shown}; an SVM pipeline runs where scikit-learn does: keep it with "
-            "sk_cry.save")
-    return [s for _, s in steps]
+    return bool(steps) and len(steps) == 4 and all(
+        isinstance(s, k) for (_, s), k in zip(steps, kinds)) and \
+        hasattr(steps[3][1], "input_bands")
+
+
+def _refuse(pipeline, why):
+    steps = getattr(pipeline, "steps", None)
+    shown = [type(s).__name__ for _, s in steps] if steps else type(pipeline).__name__
+    return ParameterError(
+        f"only a CNN pipeline (AudioLoader, MFCCMelExtractor, FeatureScaler, "
+        f"CryCNNClassifier: what make_cnn_pipeline builds) or an SVM pipeline "
+        f"({why}) can be exported, got {shown}; any other pipeline runs where "
+        "scikit-learn does: keep it with sk_cry.save")
 
 
 def _labels(classes):
@@ -59,13 +62,16 @@ def _detection_settings(detection, window):
 
 
 def export(pipeline, path, *, detection=None):
-    """Write a fitted CNN pipeline as a bundle that runs without TensorFlow.
+    """Write a fitted CNN or SVM pipeline as a bundle that runs without
+    TensorFlow or scikit-learn.
 
-    The bundle is one file (a ZIP archive of plain data, no pickle): the network
-    as a LiteRT flatbuffer; the loader's and the front end's parameters and the
-    class names as JSON; the STFT window, mel filter bank, DCT rows and the
-    scaler's statistics as ``.npy`` arrays; a manifest with the format version,
-    the sk_cry version and the SHA-256 of every member. Load it with
+    The bundle is one file (a ZIP archive of plain data, no pickle): a CNN's
+    network as a LiteRT flatbuffer, or an SVM's support vectors, dual
+    coefficients, intercepts, kernel parameters and sigmoid calibration; the
+    loader's and the front end's parameters and the class names as JSON; the
+    STFT window, mel filter bank, DCT rows and the scaler's statistics as
+    ``.npy`` arrays; a manifest with the format version, the sk_cry version and
+    the SHA-256 of every member. Load it with
     :func:`sk_cry.runtime.load`, which needs only numpy, soundfile, soxr and
     ``ai_edge_litert`` (``pip install "sk-cry[runtime]"``) and gives the
     pipeline's probabilities to about 1e-6.
@@ -73,7 +79,9 @@ def export(pipeline, path, *, detection=None):
     Parameters
     ----------
     pipeline : CryPipeline
-        A fitted :func:`~sk_cry.make_cnn_pipeline` pipeline, any parameters.
+        A fitted :func:`~sk_cry.make_cnn_pipeline` pipeline, any parameters, or
+        a fitted :func:`~sk_cry.make_svm_pipeline` pipeline with its default
+        calibrated SVC (any kernel but a precomputed one, any ``C``, ``gamma``).
     path : str or path-like
         Where to write it (by convention ``*.skcry-bundle``).
     detection : dict or None, default=None
@@ -90,7 +98,7 @@ def export(pipeline, path, *, detection=None):
     Raises
     ------
     ParameterError
-        If the pipeline is not a CNN pipeline (an SVM pipeline, a custom one),
+        If the pipeline is neither (another classifier, an uncalibrated SVC),
         its network has more than :data:`EXPORT_MAX_WEIGHTS` weights, or its
         class labels are neither str nor int.
     sklearn.exceptions.NotFittedError
@@ -102,7 +110,12 @@ def export(pipeline, path, *, detection=None):
     >>> sk_cry.export(pipe, "cry.skcry-bundle")            # doctest: +SKIP
     >>> sk_cry.runtime.load("cry.skcry-bundle").predict(["clip.wav"])  # doctest: +SKIP
     """
-    loader, features, scaler, cnn = _steps(pipeline)
+    if detection is not None:
+        loader = getattr(pipeline, "steps", [(None, None)])[0][1]
+        detection = _detection_settings(detection, float(getattr(loader, "duration", 0)))
+    if not _is_cnn(pipeline):
+        return _export_svm(pipeline, path, detection)
+    loader, features, scaler, cnn = [s for _, s in pipeline.steps]
     try:
         check_is_fitted(scaler)
         check_is_fitted(cnn)
@@ -117,8 +130,6 @@ def export(pipeline, path, *, detection=None):
             "topology's 51 M takes 7 GB of memory and a minute, for a 205 MB "
             "file no small device should load); export a smaller network, such as "
             "make_cnn_pipeline()'s default")
-    if detection is not None:
-        detection = _detection_settings(detection, float(loader.duration))
     from ._lite import to_flatbuffer  # TensorFlow
 
     bands = band_layout(features.n_mfcc, features.n_mels)
@@ -143,3 +154,27 @@ def export(pipeline, path, *, detection=None):
               "scale": np.asarray(scaler.scale_, np.float64)}
     return write_bundle(path, network=to_flatbuffer(cnn.model_), model=model,
                         arrays=arrays, sk_cry_version=__version__)
+
+
+def _export_svm(pipeline, path, detection):
+    from ._svm_parts import svm_parts
+
+    try:
+        params, arrays = svm_parts(pipeline)
+    except ParameterError as exc:
+        last = getattr(pipeline, "steps", [(None, None)])[-1][1]
+        if type(last).__name__ in ("SVC", "CalibratedClassifierCV"):
+            raise  # an SVM pipeline: its own message says what differs
+        raise _refuse(pipeline, "make_svm_pipeline() with probability=True") from exc
+    loader = pipeline.steps[0][1]
+    model = {
+        "kind": "svm",
+        "classes": _labels(pipeline.classes_),
+        "loader": {"sr": int(loader.sr), "duration": float(loader.duration),
+                   "max_bandwidth": (None if loader.max_bandwidth is None
+                                     else float(loader.max_bandwidth))},
+        "svm": params,
+    }
+    if detection is not None:
+        model["detection"] = detection
+    return write_bundle(path, model=model, arrays=arrays, sk_cry_version=__version__)

@@ -48,9 +48,10 @@ def _steps(pipeline):
     loader, mfcc, pool, scaler, clf = (s for _, s in steps)
     svc = clf.estimator
     if not isinstance(svc, SVC) or clf.method != "sigmoid" or clf.ensemble is not False:
+        hint = ("; ensemble=True averages one SVM per fold, which the runtime does "
+                "not" if clf.ensemble is not False else "")
         raise _refuse(f"CalibratedClassifierCV(estimator={svc!r}, method={clf.method!r}, "
-                      f"ensemble={clf.ensemble!r}); ensemble=True averages one SVM per "
-                      "fold, which the runtime does not")
+                      f"ensemble={clf.ensemble!r}){hint}")
     if not isinstance(svc.kernel, str) or svc.kernel not in _KERNELS:
         raise _refuse(f"kernel={svc.kernel!r}")
     n_mfcc = band_layout(mfcc.n_mfcc, mfcc.n_mels)[0]

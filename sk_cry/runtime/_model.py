@@ -34,10 +34,12 @@ _BATCH = 32  # files read (and held as waveforms) at a time
 
 
 class BundleModel:
-    """A classifier loaded from a bundle that :func:`sk_cry.export` wrote.
+    """A classifier loaded from a bundle that :func:`sk_cry.export` wrote: a CNN
+    run by LiteRT, or an SVM run by numpy.
 
     Attributes
     ----------
+    kind : {"cnn", "svm"}
     classes_ : ndarray
         Class labels, in the order of the probability columns.
     sr, duration, max_bandwidth :
@@ -61,15 +63,35 @@ class BundleModel:
         self.sha256 = manifest.get("model_sha256") or manifest["network_sha256"]
         self.sk_cry_version = manifest["sk_cry_version"]
         self.detection = dict(model.get("detection") or {})
-        self._front_end = FrontEnd(model["front_end"], arrays,
-                                   int(round(self.sr * self.duration)))
-        interpreter = Interpreter(model_content=network, num_threads=1)
-        self._run = interpreter.get_signature_runner()
-        self._lock = threading.Lock()  # the front end and the interpreter: one call at a time
+        self.kind = model["kind"]
+        n_samples = int(round(self.sr * self.duration))
+        if self.kind == "cnn":
+            front_end = FrontEnd(model["front_end"], arrays, n_samples)
+            run = Interpreter(model_content=network, num_threads=1).get_signature_runner()
+
+            def network_of(inputs):
+                (row,) = run(**{f"input_{k}": x for k, x in enumerate(inputs)}).values()
+                return row[0]
+
+            self._of_clip = lambda clip: network_of(front_end(clip))
+            self._of_db = lambda db: network_of(front_end.from_db(db))
+            spectral = model["front_end"]
+        elif self.kind == "svm":
+            from ._svm import SVMEngine
+
+            engine = SVMEngine(model["svm"], arrays, n_samples)
+            self._of_clip, self._of_db, spectral = engine, engine.from_db, model["svm"]
+        else:
+            raise ValueError(f"unknown model kind {self.kind!r}")
+        self._stft = dict(n_fft=int(spectral["n_fft"]),
+                          hop_length=int(spectral["hop_length"]),
+                          stft_window=arrays["window"].astype(np.float32),
+                          mel_basis=arrays["mel_basis"].astype(np.float32))
+        self._lock = threading.Lock()  # the engine's buffers: one call at a time
 
     def __repr__(self):
-        return (f"<BundleModel: classes {self.classes_.tolist()}, {self.duration:g} s "
-                f"at {self.sr} Hz, network {self.sha256[:12]}>")
+        return (f"<BundleModel: {self.kind}, classes {self.classes_.tolist()}, "
+                f"{self.duration:g} s at {self.sr} Hz, model {self.sha256[:12]}>")
 
     def _clips(self, X):
         """Float waveforms ``X`` as ``(n, round(sr * duration))`` float32, cut or
@@ -91,10 +113,7 @@ class BundleModel:
         out = np.empty((len(waves), len(self.classes_)), np.float32)
         with self._lock:
             for i, clip in enumerate(waves):
-                inputs = self._front_end(clip)
-                (row,) = self._run(**{f"input_{k}": x for k, x in
-                                      enumerate(inputs)}).values()
-                out[i] = row[0]
+                out[i] = self._of_clip(clip)
         return out
 
     def predict_proba(self, X):
@@ -191,19 +210,14 @@ class BundleModel:
         """``(start, probability or None, wave)`` of every window of ``blocks``
         (mono float32 at ``sr``), the windows sharing one STFT; ``stats``, a
         dict, receives the ``duration`` when the blocks end."""
-        fe = self._front_end
-        frames = FrameWindows(sr=self.sr, window=self.duration, hop=hop, n_fft=fe.n_fft,
-                              hop_length=fe.hop_length, stft_window=fe.window,
-                              mel_basis=fe.mel_basis, rfft=best_rfft())
+        frames = FrameWindows(sr=self.sr, window=self.duration, hop=hop, rfft=best_rfft(),
+                              **self._stft)
         for start, db, wave in frames.cut(blocks):
             if is_silent(wave):
                 yield start, None, wave
                 continue
             with self._lock:
-                inputs = fe.from_db(db)
-                (row,) = self._run(**{f"input_{k}": x for k, x in
-                                      enumerate(inputs)}).values()
-                p = float(row[0, column])
+                p = float(self._of_db(db)[column])
             yield start, p, wave
         stats["duration"] = frames.duration
 

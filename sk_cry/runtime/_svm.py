@@ -11,7 +11,7 @@ calibration as ``CalibratedClassifierCV(method="sigmoid", ensemble=False)``.
 import numpy as np
 
 from ..core import MelSpectrum, best_rfft, floor_db, log_power
-from ..exceptions import AudioLoadError
+from ..exceptions import AudioLoadError, ParameterError
 
 __all__ = ["SVMEngine"]
 
@@ -65,9 +65,14 @@ class SVMEngine:
 
     Examples
     --------
-    >>> engine = SVMEngine(*svm_parts(pipe), n_samples=96000)   # doctest: +SKIP
-    >>> engine(clip)                  # == pipe.predict_proba(clip[None])[0]  # doctest: +SKIP
-    array([0.93, 0.07])
+    >>> from sk_cry import make_svm_pipeline
+    >>> from sk_cry.datasets import make_cries
+    >>> from sk_cry.models._svm_parts import svm_parts
+    >>> X, y = make_cries(30, duration=1.0, random_state=0)
+    >>> pipe = make_svm_pipeline(duration=1.0).fit(X, y)
+    >>> engine = SVMEngine(*svm_parts(pipe), n_samples=X.shape[1])
+    >>> bool(np.allclose(engine(X[0]), pipe.predict_proba(X[:1])[0], atol=1e-5))
+    True
     """
 
     def __init__(self, params, arrays, n_samples):
@@ -85,6 +90,9 @@ class SVMEngine:
         self.mean = np.asarray(arrays["mean"], np.float32)
         self.scale = np.asarray(arrays["scale"], np.float32)
         self.kernel, self.gamma = params["kernel"], float(params["gamma"])
+        if self.kernel not in ("rbf", "linear", "poly", "sigmoid"):
+            raise ParameterError(f"kernel {self.kernel!r} is not one SVMEngine runs "
+                                 "(rbf, linear, poly, sigmoid); export the model again")
         self.coef0, self.degree = float(params["coef0"]), int(params["degree"])
         self.vectors = np.asarray(arrays["support_vectors"], np.float64)
         self.pairs, self.coef = _pair_coefficients(
@@ -115,11 +123,12 @@ class SVMEngine:
         if self.kernel == "rbf":
             diff = self.vectors - x
             k = np.exp(-self.gamma * np.einsum("ij,ij->i", diff, diff))
-        else:
-            dot = self.vectors @ x
-            k = {"linear": lambda: dot,
-                 "poly": lambda: (self.gamma * dot + self.coef0) ** self.degree,
-                 "sigmoid": lambda: np.tanh(self.gamma * dot + self.coef0)}[self.kernel]()
+        elif self.kernel == "linear":
+            k = self.vectors @ x
+        elif self.kernel == "poly":
+            k = (self.gamma * (self.vectors @ x) + self.coef0) ** self.degree
+        else:  # "sigmoid", checked in __init__
+            k = np.tanh(self.gamma * (self.vectors @ x) + self.coef0)
         dec = self.coef @ k + self.intercept
         if not self.ovr:
             return dec[0] if self.n_classes == 2 else dec
@@ -149,8 +158,7 @@ class SVMEngine:
         if self.n_classes == 2:
             proba = np.array([1 - p[0], p[0]])
         else:
-            total = p.sum()
-            # every calibrator at 0: sklearn's uniform distribution
-            proba = p / total if total != 0 else np.full(self.n_classes, 1 / self.n_classes)
+            total = p.sum()  # every calibrator at 0: sklearn's uniform distribution
+            proba = p / total if total else np.full(self.n_classes, 1 / self.n_classes)
         proba[(1 < proba) & (proba <= 1 + 1e-5)] = 1.0  # as sklearn: round-off above 1
         return proba
