@@ -47,7 +47,8 @@ WINDOWS = (2.0, 4.0)
 RULES = [dict(threshold=t, release=round(t - d, 2), n=n, m=m, min_duration=md,
               merge_gap=g)
          for t in (0.5, 0.6, 0.7, 0.8, 0.9) for d in (0.0, 0.2) for n, m in
-         ((1, 1), (2, 3), (3, 4), (3, 5)) for md in (0.0, 2.0) for g in (0.0, 5.0)]
+         ((1, 1), (2, 3), (3, 4), (3, 5)) for md in (0.0, 2.0, 4.0, 6.0)
+         for g in (0.0, 5.0)]
 MAX_FA_PER_HOUR = 1.0
 
 

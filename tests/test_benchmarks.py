@@ -103,8 +103,10 @@ def test_scale_smoke():
 def test_runtime_smoke():
     out = _smoke("runtime.py")
     rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
-    assert len(rows) == 1 + 8  # header + size, load, memory, clip x2, recording x3
+    # header + size, load, memory, clip x2, recording x3; header + shared frames x2
+    assert len(rows) == 1 + 8 + 1 + 2
     assert "| file size (KB) |" in out.stdout and "windows per second" in out.stdout
+    assert "| seconds |" in out.stdout and "frames shared (`detect`)" in out.stdout
 
 
 def test_serve_smoke():
