@@ -393,3 +393,36 @@ def test_cli_listen_prints_one_line_per_window(binary, tmp_path):
     assert starts == [0.0, 1.0, 2.0]
     assert all(re.search(r"s  \d +0 [01]\.\d\d  1 [01]\.\d\d$", line) for line in lines[1:])
     assert "tensorflow" not in out.stderr.lower()
+
+
+_DETECTOR = """
+import json, sys
+from sk_cry import runtime
+detector = runtime.default_detector()
+(found,) = detector.detect([sys.argv[1]])
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {
+    "tensorflow", "keras", "scikeras", "sklearn", "librosa", "scipy", "joblib"})
+print(json.dumps({"classes": [str(c) for c in detector.classes_], "heavy": heavy,
+                  "events": [e.to_dict() for e in found.events], "error": found.error,
+                  "detection": detector.detection, "kind": detector.kind}))
+"""
+
+
+def test_the_default_detector_runs_where_only_the_runtime_is_installed(tmp_path):
+    from sk_cry.runtime import DEFAULT_DETECTOR
+
+    assert DEFAULT_DETECTOR.is_file() and DEFAULT_DETECTOR.stat().st_size <= 200_000
+    X, _ = make_cries(2, duration=6.0, random_state=0)
+    rng = np.random.default_rng(0)
+    audio = np.concatenate([0.003 * rng.standard_normal(20 * SR), X[0], X[1],
+                            0.003 * rng.standard_normal(20 * SR)]).astype(np.float32)
+    sf.write(tmp_path / "night.wav", audio, SR)
+    python = _runtime_python() or Path(sys.executable)
+    out = subprocess.run([str(python), "-c", _DETECTOR, str(tmp_path / "night.wav")],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["classes"] == ["background", "cry"] and result["heavy"] == []
+    assert result["error"] is None and set(result["detection"]) == {"hop", "rules"}
+    for event in result["events"]:
+        assert 0 <= event["start"] < event["end"] <= 52.0
