@@ -105,9 +105,18 @@ def test_export_and_serve_refuse_what_they_cannot_use(tmp_path, capsys):
     from sk_cry import make_svm_pipeline, save
     from sk_cry.datasets import make_cries
 
+    from sklearn.linear_model import LogisticRegression
+
+    from sk_cry import runtime
+
     X, y = make_cries(12, duration=1.0, random_state=0)
     svm = save(make_svm_pipeline(duration=1.0).fit(X, y), tmp_path / "svm.skcry")
-    assert main(["export", str(svm), str(tmp_path / "svm.bundle")]) == 2
+    assert main(["export", str(svm), str(tmp_path / "svm.bundle")]) == 0
+    assert "wrote " in capsys.readouterr().out
+    assert runtime.load(tmp_path / "svm.bundle").kind == "svm"
+    other = save(make_svm_pipeline(duration=1.0, classifier=LogisticRegression())
+                 .fit(X, y), tmp_path / "other.skcry")
+    assert main(["export", str(other), str(tmp_path / "other.bundle")]) == 2
     assert "only a CNN pipeline" in capsys.readouterr().err
     assert main(["serve", str(svm)]) == 2
     assert "sk-cry export" in capsys.readouterr().err

@@ -230,9 +230,10 @@ def main(argv=None):
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=evaluate_folder)
 
-    p = command("export", "export a saved CNN pipeline to a bundle that runs without "
-                "TensorFlow", "sk-cry export cry.skcry cry.skcry-bundle")
-    p.add_argument("model", help="a saved CNN pipeline (sk-cry train)")
+    p = command("export", "export a saved CNN or SVM pipeline to a bundle that runs "
+                "without TensorFlow or scikit-learn",
+                "sk-cry export cry.skcry cry.skcry-bundle")
+    p.add_argument("model", help="a saved CNN or SVM pipeline (sk-cry train)")
     p.add_argument("output", help="the bundle to write")
     p.set_defaults(func=export_model)
 

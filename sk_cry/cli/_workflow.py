@@ -111,7 +111,7 @@ def evaluate_folder(args):
 
     from ..datasets import load_folder
     from ..evaluation import audit, evaluate
-    from ..evaluation._report import write_report
+    from ..evaluation import write_report
     from ..exceptions import SkCryError
     from ..io import load_audio
     from ..models import make_svm_pipeline
@@ -184,7 +184,7 @@ def _load_model(path):
 
 
 def _audio_files(items):
-    from ..io._decode import AUDIO_EXTENSIONS
+    from ..io import AUDIO_EXTENSIONS
 
     files = []
     for item in map(Path, items):

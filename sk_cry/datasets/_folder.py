@@ -9,7 +9,7 @@ import soundfile as sf
 from sklearn.utils import Bunch
 
 from ..exceptions import DatasetError
-from ..io._decode import AUDIO_EXTENSIONS
+from ..io import AUDIO_EXTENSIONS
 
 __all__ = ["AGE_BANDS", "AUDIO_EXTENSIONS", "DONATE_A_CRY_REASONS", "load_folder",
            "parse_name", "write_folder"]

@@ -2,5 +2,7 @@
 
 from ._audit import AuditReport, Finding, audit
 from ._evaluate import EvaluationResult, evaluate
+from ._report import write_report
 
-__all__ = ["AuditReport", "EvaluationResult", "Finding", "audit", "evaluate"]
+__all__ = ["AuditReport", "EvaluationResult", "Finding", "audit", "evaluate",
+           "write_report"]

@@ -10,7 +10,7 @@ from ..core import dct_matrix, hann_window
 from ..exceptions import ParameterError
 from ..features import FeatureScaler, MFCCMelExtractor, band_layout
 from ..io import AudioLoader
-from ..runtime._bundle import write_bundle
+from ..runtime import write_bundle
 
 __all__ = ["EXPORT_MAX_WEIGHTS", "export"]
 

@@ -5,19 +5,17 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import ParameterError
 from ..io import AudioLoader, Windows
-from ..runtime._detect import (
+from ..runtime import (
+    FilePrediction,
     ReasonModel,
     check_rules,
-    detect_windows,
-    positive_column,
-    window_probabilities,
-)
-from ..runtime._records import (
-    FilePrediction,
     check_windowing,
     classify_windows,
+    detect_windows,
     file_predictions,
     load_or_error,
+    positive_column,
+    window_probabilities,
 )
 
 __all__ = ["FilePrediction", "detect", "predict_files", "predict_windows"]

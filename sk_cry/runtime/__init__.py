@@ -1,7 +1,7 @@
 """Run an exported model without TensorFlow, scikit-learn or librosa.
 
-Imports numpy, soundfile, soxr and ``ai_edge_litert`` only (``pip install
-"sk-cry[runtime]"`` on the device)::
+Imports numpy, soundfile, soxr, ducc0 and ``ai_edge_litert`` only (``pip install
+sk-cry`` on the device)::
 
     from sk_cry import runtime
     model = runtime.load("cry.skcry-bundle")
@@ -14,9 +14,15 @@ Imports numpy, soundfile, soxr and ``ai_edge_litert`` only (``pip install
 
 from .._lazy import attach
 
-# on first use: the feature extractors import the front end's filter-bank
-# blocks from here without loading LiteRT
+# Each name loads its module on first use: the window and event records (which
+# the training side's predict_files, predict_windows and detect share) and the
+# bundle writer (sk_cry.export's) come without LiteRT.
 __getattr__, __dir__, __all__ = attach(__name__, {
     "._model": ["BundleModel", "load"], "._sources": ["microphone", "played"],
-    "._detect": ["Detection"], "._default": ["default_detector", "DEFAULT_DETECTOR"],
-    "._records": ["SILENCE_DBFS", "FilePrediction", "Recording", "Window"]})
+    "._detect": ["Detection", "ReasonModel", "check_rules", "detect_windows",
+                 "positive_column", "window_probabilities"],
+    "._default": ["default_detector", "DEFAULT_DETECTOR"],
+    "._bundle": ["FORMAT_VERSION", "write_bundle"],
+    "._records": ["SILENCE_DBFS", "FilePrediction", "Recording", "Window",
+                  "check_windowing", "classify_windows", "file_predictions",
+                  "load_or_error"]})

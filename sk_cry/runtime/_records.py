@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..exceptions import ParameterError, SkCryError
-from ..io._decode import load_audio
-from ..io._stream import Windows, cut_windows
+from ..io import Windows, cut_windows, load_audio
 
 __all__ = ["SILENCE_DBFS", "FilePrediction", "Recording", "Window", "classify_windows",
            "file_predictions", "is_silent", "load_or_error", "stream_windows"]

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from ..exceptions import SkCryError
-from ..io._stream import file_blocks
+from ..io import file_blocks
 
 __all__ = ["microphone", "played"]
 
