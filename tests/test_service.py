@@ -207,3 +207,20 @@ def test_page_uploads_and_records_in_a_real_browser(served, server, tmp_path):
         assert "2.0 s" in browser.find_element(By.ID, "detail").text
     finally:
         browser.quit()
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--port", "99999"], "--port 99999: a TCP port is 0-65535"),
+    (["--host", "no-such-host.invalid"], "--host no-such-host.invalid: not an address"),
+    (["--port", "IN_USE"], "in use by another program; choose another --port"),
+])
+def test_serve_checks_host_and_port_before_it_says_serving(served, argv, says):
+    _, bundle, _, _ = served
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        argv = [a.replace("IN_USE", str(taken.getsockname()[1])) for a in argv]
+        out = subprocess.run([sys.executable, "-m", "sk_cry", "serve", str(bundle), *argv],
+                             capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "serving" not in out.stdout
+    assert says in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr

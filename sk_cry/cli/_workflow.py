@@ -3,6 +3,7 @@
 ``serve`` on a bundle need only the runtime."""
 
 import csv
+import errno
 import json
 import sys
 import time
@@ -334,10 +335,41 @@ def serve(args):
     except (SkCryError, OSError) as exc:
         return _error("serve", exc)
     app = make_app(model, name=Path(args.model).name, max_upload=args.max_upload)
+    try:
+        sock = _listening_socket(args.host, args.port)
+    except OSError as exc:
+        return _error("serve", exc)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"sk-cry serve: listening on {args.host}: reachable from other machines, "
               "with no authentication", file=sys.stderr)
-    print(f"serving {args.model} on http://{args.host}:{args.port}/ (Ctrl-C stops)",
+    port = sock.getsockname()[1]
+    print(f"serving {args.model} on http://{args.host}:{port}/ (Ctrl-C stops)",
           flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
     return 0
+
+
+def _listening_socket(host, port):
+    """A socket bound to ``host:port``, made before anything says "serving": a
+    bad host, a port out of range or in use is an ``OSError`` that says which."""
+    import socket
+
+    if not 0 <= port <= 65535:
+        raise OSError(f"--port {port}: a TCP port is 0-65535 (0: any free port)")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise OSError(f"--host {host}: not an address of this machine ({exc.strerror})"
+                      ) from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        why = ("in use by another program; choose another --port"
+               if exc.errno == errno.EADDRINUSE else f"{exc.strerror}; choose another "
+               "--host or --port")
+        raise OSError(f"cannot listen on {host}:{port}: {why}") from None
+    return sock
