@@ -290,8 +290,45 @@ def test_short_silent_and_unreadable_recordings(binary, tmp_path):
     assert short_r.padded and len(short_r.windows) == 1 and short_r.label is not None
     assert quiet_r.silent and quiet_r.label is None and all(w.silent for w in quiet_r.windows)
     assert broken_r.error.startswith("AudioLoadError") and "broken.wav" in broken_r.error
-    with pytest.raises(ParameterError, match="at most 6.0 s"):
+    with pytest.raises(ParameterError, match="must be 0.128 to 6 s long"):
         model.predict_windows([short], window=10.0)
+
+
+@pytest.mark.parametrize("window, hop, says", [
+    (1e-9, None, "window=1e-09 s.*0.128 to 6 s long"),
+    (6.0, 1e-9, "hop=1e-09 s.*at least one STFT hop \\(0.032 s\\)"),
+    (6.0, 7.0, "hop=7 s.*at most the window"),
+    (float("nan"), None, "window=nan"),
+])
+def test_window_and_hop_have_bounds_everywhere(binary, window, hop, says):
+    pipe, bundle, paths = binary
+    model = runtime.load(bundle)
+    for call in (lambda: model.predict_windows(paths[:1], window=window, hop=hop),
+                 lambda: sk_cry.predict_windows(pipe, paths[:1], window=window, hop=hop),
+                 lambda: list(model.listen((SR, iter([])), window=window, hop=hop))):
+        with pytest.raises(ParameterError, match=says):
+            call()
+    if window == 6.0:
+        for call in (lambda: model.detect(paths[:1], hop=hop),
+                     lambda: sk_cry.detect(pipe, paths[:1], hop=hop)):
+            with pytest.raises(ParameterError, match=says):
+                call()
+
+
+def test_a_file_cut_into_too_many_windows_is_a_record(binary, tmp_path, monkeypatch):
+    from sk_cry import core
+
+    pipe, bundle, paths = binary
+    model = runtime.load(bundle)
+    monkeypatch.setattr(core._frames, "MAX_WINDOWS", 3)  # instead of an 83-hour file
+    import sk_cry.io._stream as stream
+
+    monkeypatch.setattr(stream, "MAX_WINDOWS", 3)
+    sf.write(tmp_path / "long.wav", np.tile(sf.read(paths[0])[0], 3), SR)
+    (windows,) = model.predict_windows([tmp_path / "long.wav"], window=6.0, hop=3.0)
+    (events,) = model.detect([tmp_path / "long.wav"], hop=3.0)
+    for record in (windows, events):
+        assert "more than 3 windows at a hop of 3 s" in record.error
 
 
 _ISOLATED = """

@@ -19,9 +19,21 @@ Two things differ from cutting the window as a clip and transforming it alone:
 
 import numpy as np
 
+from ..exceptions import ParameterError
 from ._kernel import MelSpectrum, log_power, numpy_rfft
 
-__all__ = ["FrameWindows"]
+__all__ = ["MAX_WINDOWS", "FrameWindows", "too_many_windows"]
+
+#: The most windows one file is cut into: 200,000 windows of 1 s every 1 s are
+#: 55 hours; past it a hop is far too fine for the recording (a hop of 1e-9 s
+#: asked for 16,000 windows a second), and the work would have no bound.
+MAX_WINDOWS = 200_000
+
+
+def too_many_windows(hop):
+    """The error for a file that would be cut into more than :data:`MAX_WINDOWS`."""
+    return ParameterError(f"more than {MAX_WINDOWS:,} windows at a hop of {hop:g} s: "
+                          "use a longer hop, or split the recording")
 
 
 class FrameWindows:
@@ -138,6 +150,8 @@ class FrameWindows:
                     if ended:
                         raise RuntimeError("FrameWindows: frames missing at the end")
                     break
+                if j >= MAX_WINDOWS:
+                    raise too_many_windows(self.n_hop / self.sr)
                 s = f * H
                 yield (s / self.sr, db[:, f - f_off:f - f_off + self.n_frames],
                        samples[s - s_off:s - s_off + self.n_win])

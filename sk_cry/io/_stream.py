@@ -8,6 +8,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from ..core import MAX_WINDOWS, too_many_windows
 from ..exceptions import AudioLoadError, TruncatedAudioWarning
 from ._decode import (
     _MAX_FLOAT_PEAK,
@@ -117,6 +118,8 @@ def cut_windows(blocks, rate, *, sr, window, hop, max_bandwidth=None, batch=16,
     starts, waves = [], []
 
     def cut(start):
+        if start // n_hop >= MAX_WINDOWS:
+            raise too_many_windows(n_hop / sr)
         starts.append(start / sr)
         waves.append(buffer[start - origin:start - origin + n_win].copy())
 

@@ -36,6 +36,15 @@ def _predict_batch(rest, batch, params, classes, names, n_jobs):
     return file_predictions(batch, loaded, rest.predict_proba, classes, names)
 
 
+def _frame_of(model):
+    """``(n_fft, hop_length, sr)`` of the pipeline's feature step."""
+    step = next((s for _, s in model.steps if hasattr(s, "n_fft")), None)
+    if step is None:
+        raise ParameterError("the pipeline has no step with an STFT (n_fft, "
+                             "hop_length): windows need one to bound their length")
+    return int(step.n_fft), int(step.hop_length), int(model.steps[0][1].sr)
+
+
 def _loader_of(model):
     loader = model.steps[0][1] if hasattr(model, "steps") else None
     if not isinstance(loader, AudioLoader) or not hasattr(model, "predict_proba"):
@@ -163,7 +172,7 @@ def predict_windows(model, paths, *, window=None, hop=None):
     """
     loader = _loader_of(model)
     check_is_fitted(model)
-    window, hop = check_windowing(window, hop, loader.duration)
+    window, hop = check_windowing(window, hop, loader.duration, frame=_frame_of(model))
     rest = model[1:]
     return [classify_windows(p, rest.predict_proba, model.classes_, sr=loader.sr,
                              duration=loader.duration, window=window, hop=hop,
@@ -209,10 +218,8 @@ def detect(model, paths, *, hop=None, rules=None, reason=None, positive=None):
     loader = _loader_of(model)
     check_is_fitted(model)
     window = float(loader.duration)
-    hop = window / 4 if hop is None else hop
-    if not (isinstance(hop, (int, float)) and 0 < hop <= window):
-        raise ParameterError(f"hop={hop!r}: windows start every hop seconds, so it must "
-                             f"be a number above 0 and at most the window, {window:g} s")
+    _, hop = check_windowing(None, window / 4 if hop is None else hop, window,
+                             frame=_frame_of(model))
     rules = check_rules(rules)
     column = positive_column(model.classes_, positive)
     reason = None if reason is None else ReasonModel(reason, loader.sr)

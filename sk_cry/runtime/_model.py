@@ -87,6 +87,7 @@ class BundleModel:
                           hop_length=int(spectral["hop_length"]),
                           stft_window=arrays["window"].astype(np.float32),
                           mel_basis=arrays["mel_basis"].astype(np.float32))
+        self._frame = (self._stft["n_fft"], self._stft["hop_length"], self.sr)
         self._lock = threading.Lock()  # the engine's buffers: one call at a time
 
     def __repr__(self):
@@ -189,7 +190,7 @@ class BundleModel:
             silent) and the aggregate (the mean probabilities of the windows
             that are not silent); a file that cannot be read has its ``error``.
         """
-        window, hop = check_windowing(window, hop, self.duration)
+        window, hop = check_windowing(window, hop, self.duration, frame=self._frame)
         return [classify_windows(p, self._proba, self.classes_, sr=self.sr,
                                  duration=self.duration, window=window, hop=hop,
                                  max_bandwidth=self.max_bandwidth) for p in paths]
@@ -198,10 +199,7 @@ class BundleModel:
         """``(hop, rules, ReasonModel or None, column)``: what was asked, else
         what the bundle says, else the defaults (hop: a quarter window)."""
         hop = self.detection.get("hop", self.duration / 4) if hop is None else hop
-        if not (isinstance(hop, (int, float)) and 0 < hop <= self.duration):
-            raise ParameterError(f"hop={hop!r}: windows start every hop seconds, so it "
-                                 f"must be a number above 0 and at most the window, "
-                                 f"{self.duration:g} s")
+        _, hop = check_windowing(None, hop, self.duration, frame=self._frame)
         rules = check_rules(self.detection.get("rules") if rules is None else rules)
         reason = None if reason is None else ReasonModel(reason, self.sr)
         return float(hop), rules, reason, positive_column(self.classes_, positive)
@@ -335,7 +333,7 @@ class BundleModel:
         """
         from ._sources import microphone
 
-        window, hop = check_windowing(window, hop, self.duration)
+        window, hop = check_windowing(window, hop, self.duration, frame=self._frame)
         source = microphone() if source is None else source
         yield from stream_windows(source, self._proba, self.classes_, sr=self.sr,
                                   duration=self.duration, window=window, hop=hop,

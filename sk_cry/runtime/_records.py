@@ -148,18 +148,29 @@ class Recording:
     error: str = None
 
 
-def check_windowing(window, hop, duration):
-    """``(window, hop)`` in seconds, with the defaults filled in: one model input
-    per window, hop half a window."""
+def check_windowing(window, hop, duration, *, frame):
+    """``(window, hop)`` in seconds, with the defaults filled in (one model input
+    per window, hop half a window), within their bounds.
+
+    A window holds at least one STFT frame (``frame = (n_fft, hop_length, sr)``
+    of the model's features) and at most the model's input ``duration``; the
+    hop is at least one STFT hop (a finer hop repeats the same frames) and at
+    most the window. :data:`sk_cry.core.MAX_WINDOWS` bounds the windows of one
+    file.
+    """
+    n_fft, hop_length, sr = frame
     window = duration if window is None else float(window)
     hop = window / 2 if hop is None else float(hop)
-    if not 0 < window <= duration:
+    shortest = n_fft / sr
+    if not shortest <= window <= duration:
         raise ParameterError(
-            f"window={window} s: the model classifies {duration}-s inputs, so a window "
-            f"must be longer than 0 and at most {duration} s (shorter ones are padded "
-            "as short clips are)")
-    if not hop > 0:
-        raise ParameterError(f"hop must be a positive number of seconds, got {hop}")
+            f"window={window:g} s: the model classifies {duration:g}-s inputs from "
+            f"STFT frames of {shortest:g} s, so a window must be {shortest:g} to "
+            f"{duration:g} s long (shorter ones are padded as short clips are)")
+    if not hop_length / sr <= hop <= window:
+        raise ParameterError(
+            f"hop={hop:g} s: windows start every hop seconds, from at least one STFT "
+            f"hop ({hop_length / sr:g} s) to at most the window ({window:g} s)")
     return window, hop
 
 
