@@ -72,6 +72,9 @@ def main(argv=None):
     parser.add_argument("--collar", type=float, default=2.0)
     parser.add_argument("--inner-night-minutes", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--chosen", default=None, help="skip the choice: a detector "
+                        "name and rules (JSON) that an earlier run printed, e.g. "
+                        "cnn-2s '{\"threshold\": 0.9}'", nargs=2, metavar=("NAME", "RULES"))
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args(argv)
     import sk_cry
@@ -82,12 +85,18 @@ def main(argv=None):
     audit_sources(cries, bg, detect.Sources(cries, bg, work / "audit", args.seed))
     rng = np.random.default_rng(args.seed)
     src = detect.Sources(cries, bg, work, args.seed)
-    name, window, rules, aucs, night = detect.select(
-        src, list(range(len(cries))), src.groups, "all", args, rng)
-    print(f"chosen: {name} (inner AUC {aucs[name]:.3f}; every candidate: "
-          f"{json.dumps({k: round(v, 3) for k, v in aucs.items()})}), rules {rules} "
-          f"(inner nights: F1 {night['f1']:.3f}, {night['fa_per_hour']:.2f} false "
-          f"alarms/h, median latency {night['latency']:.2f} s)")
+    if args.chosen:
+        name, rules = args.chosen[0], json.loads(args.chosen[1])
+        window = float(name.split("-")[1][:-1])
+        print(f"chosen by an earlier run: {name}, rules {rules}")
+    else:
+        name, window, rules, aucs, night = detect.select(
+            src, list(range(len(cries))), src.groups, "all", args, rng)
+        print(f"chosen: {name} (inner AUC {aucs[name]:.3f}; every candidate: "
+              f"{json.dumps({k: round(v, 3) for k, v in aucs.items()})}), rules "
+              f"{rules} (inner nights: F1 {night['f1']:.3f}, "
+              f"{night['fa_per_hour']:.2f} false alarms/h, median latency "
+              f"{night['latency']:.2f} s)")
     data = src.windows("all", list(range(len(cries))), src.groups, window)
     pipe = detect.candidates(window, args.epochs)[name]
     pipe.fit(data.paths, np.array(["background", "cry"])[data.target])

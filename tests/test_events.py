@@ -106,7 +106,9 @@ def test_short_recordings_are_judged_on_their_windows():
     assert spans([0.9]) == [(0.0, 2.0)]
     assert spans([0.2]) == []
     assert spans([0.9], duration=1.5) == [(0.0, 1.5)]
-    assert spans([0.9], min_duration=3.0) == []
+    # a 2-s recording cannot hold a 3-s event: half of it is asked for instead
+    assert spans([0.9], min_duration=3.0) == [(0.0, 2.0)]
+    assert spans([0.9], min_duration=3.0, duration=5.0) == []  # 2 s of 5 < 2.5
     # 2 windows < m=4: ceil(3 * 2 / 4) = 2 votes needed for n=3 ...
     assert spans([0.9, 0.2], n=3, m=4) == []
     assert spans([0.2, 0.9], n=3, m=4) == []
@@ -117,6 +119,16 @@ def test_short_recordings_are_judged_on_their_windows():
     assert spans([]) == []
     assert live([0.9, 0.9], n=3, m=4) == [("finish", "start", 0.0, 3.0),
                                 ("finish", "end", 0.0, 3.0)]
+
+
+def test_a_clip_shorter_than_the_minimum_duration_needs_half_of_it():
+    # a 6-s clip in 2-s windows every 1 s: 5 windows, min_duration 6 s
+    rules = dict(n=2, m=3, min_duration=6.0)
+    assert spans([0.1, 0.9, 0.9, 0.2, 0.1], duration=6.0, **rules) == [(1.0, 4.0)]
+    assert spans([0.1, 0.9, 0.2, 0.1, 0.1], duration=6.0, **rules) == []
+    # a long recording keeps the rule as it is: the same 3-s burst is too short
+    long = [0.1] * 10 + [0.1, 0.9, 0.9, 0.2, 0.1] + [0.1] * 10
+    assert spans(long, duration=26.0, **rules) == []
 
 
 def test_short_recording_rule_does_not_add_a_second_event():

@@ -23,9 +23,12 @@ batch and live give the same events by construction. The rules (fields of
   ended continues it (the first start; the windows of both and of the gap).
 - **Minimum duration.** An event whose last voting window ends less than
   ``min_duration`` after its start is dropped.
-- **Short recordings.** A recording of ``k < m`` windows in which no event opened
-  holds one event when at least ``ceil(n * k / m)`` of its windows vote, so a
-  5-s clip judged by one or two windows still answers.
+- **Short recordings.** A recording too short for the rules (fewer than ``m``
+  windows, or shorter than ``min_duration`` plus one window) in which no event
+  was announced is judged again on the windows it has, by the rules scaled to
+  it: ``m' = min(m, k)`` of its ``k`` windows, ``n' = ceil(n * m' / m)``, and a
+  minimum duration of ``min(min_duration, duration / 2)``. So a 5-s clip still
+  answers whether it holds a cry (for half its length, at least).
 
 Live, :meth:`EventTracker.push` announces ``("start", event)`` at the first window
 where the event lasts ``min_duration``, and ``("end", event)`` once it can no
@@ -193,6 +196,9 @@ class EventTracker:
 
     def _reset(self):
         self._recent = deque(maxlen=self.rules.m)  # (start, p or None, reasons, vote)
+        # the first windows, kept while the recording may turn out too short for
+        # the rules (bounded: m windows, or min_duration's worth)
+        self._early, self._count, self._announced = [], 0, False
         self._run = None  # the open event, or the closed one held back for merging
         self._floor = -math.inf  # last window start an earlier event holds
         self._last_start = -math.inf
@@ -224,6 +230,9 @@ class EventTracker:
         if not silent and not 0 <= probability <= 1:
             raise ParameterError(f"probability {probability!r} of the window at {start} s"
                                  " is not in [0, 1]; pass None (or NaN) if silent")
+        self._count += 1
+        if self._count <= self.rules.m or start < self.rules.min_duration:
+            self._early.append((start, None if silent else float(probability), reasons))
         run, out = self._run, []
         is_open = run is not None and run.open
         level = self._release if is_open else self.rules.threshold
@@ -267,20 +276,29 @@ class EventTracker:
             raise ParameterError(f"duration={duration!r} is invalid: it must be finite "
                                  "and at least the last window start "
                                  f"({self._last_start})")
-        out, k = [], len(self._recent)
-        # with k < m windows no vote has left the deque yet, so an event that
-        # opened is still open: no run means none opened
-        if self._run is None and k < self.rules.m:
-            voting = [w[0] for w in self._recent if w[3]]
-            if voting and len(voting) >= math.ceil(self.rules.n * k / self.rules.m):
-                self._run = _Run(voting[0], [w for w in self._recent
-                                             if w[1] is not None and w[0] <= voting[-1]])
-                self._extend(self._run, voting[-1], out)
+        out, k = [], self._count
+        length = self._last_start + self.window if duration is None else float(duration)
+        short = k < self.rules.m or length < self.rules.min_duration + self.window
+        if short and k and not self._announced and len(self._early) == k:
+            return self._judge_short(length, duration)
         if self._run is not None and duration is not None:
             self._run.event.end = min(self._run.event.end, float(duration))
         self._release_run(out)
         self._reset()
         return out
+
+    def _judge_short(self, length, duration):
+        """The events of a short recording, by the rules scaled to it."""
+        rules, m = self.rules, min(self.rules.m, self._count)
+        scaled = EventRules(threshold=rules.threshold, release=rules.release, m=m,
+                            n=math.ceil(rules.n * m / rules.m),
+                            min_duration=min(rules.min_duration, length / 2),
+                            merge_gap=rules.merge_gap)
+        again, early = EventTracker(scaled, window=self.window), self._early
+        self._reset()
+        out = [update for start, p, reasons in early
+               for update in again.push(start, p, reasons)]
+        return out + again.finish(duration)
 
     def _extend(self, run, last_vote, out):
         """Make ``last_vote`` the run's last voting window: its pending windows join."""
@@ -298,7 +316,7 @@ class EventTracker:
             event.reason, event.reason_probabilities = max(probs, key=probs.get), probs
         lasts = event.end - event.start >= self.rules.min_duration - _EPS
         if lasts and not run.announced:
-            run.announced = True
+            run.announced = self._announced = True
             out.append(("start", event))
 
     def _past_gap(self, run, start):
