@@ -172,3 +172,42 @@ def test_progress_bars_on_a_terminal_only(tmp_path):
     assert "decoding:" not in seen[True] and "epochs:" not in seen[True]
     piped = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert piped.returncode == 0 and "epochs:" not in piped.stderr + piped.stdout
+
+
+def test_every_entry_named_like_audio_gets_a_row_in_every_format(tmp_path, capsys):
+    import csv
+    import io
+    import json
+    import os
+    from pathlib import Path
+
+    import soundfile as sf
+
+    from sk_cry import make_svm_pipeline, save
+    from sk_cry.datasets import make_cries
+
+    X, y = make_cries(12, duration=1.0, random_state=0)
+    model = save(make_svm_pipeline(duration=1.0).fit(X, y), tmp_path / "m.skcry")
+    odd = tmp_path / "odd"
+    (odd / "dir.wav").mkdir(parents=True)
+    os.mkfifo(odd / "fifo.wav")
+    (odd / "broken.wav").symlink_to(odd / "nowhere.wav")
+    (odd / "loop.wav").symlink_to(odd / "loop.wav")
+    (odd / "notes.txt").write_text("not audio: no row")
+    sf.write(odd / "new\nline.wav", X[0], 16000)
+    sf.write(odd / "dir.wav" / "inside.wav", X[1], 16000)
+    why = {"broken.wav": "no such file", "dir.wav": "is a directory",
+           "fifo.wav": "is not a regular file (a FIFO)",
+           "loop.wav": "Too many levels of symbolic links"}
+    assert main(["predict", str(model), str(odd), "--format", "json"]) == 1
+    rows = {Path(r["path"]).name: r for r in json.loads(capsys.readouterr().out)}
+    assert set(rows) == set(why) | {"new\nline.wav", "inside.wav"}
+    for name, says in why.items():
+        assert says in rows[name]["error"]
+    assert rows["new\nline.wav"]["error"] is None and rows["inside.wav"]["label"] is not None
+    assert main(["predict", str(model), str(odd), "--format", "csv"]) == 1
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(table) == 6 and any(r["path"].endswith("new\nline.wav") for r in table)
+    assert main(["predict", str(model), str(odd)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 + 6 and any("new\\nline.wav" in line for line in lines)

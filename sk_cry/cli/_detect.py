@@ -70,7 +70,7 @@ def event_line(kind, event, at=None):
 def detect(args):
     """Find cry events and print one row per event."""
     from ..exceptions import SkCryError
-    from ._workflow import _audio_files, _error, _load_model
+    from ._workflow import _audio_files, _error, _load_model, _shown
 
     try:
         model, kind = load_detector(args.model)
@@ -106,13 +106,13 @@ def detect(args):
                               f"{e.mean:.4f}", "" if e.reason is None else e.reason]
                              + [f"{p[n]:.4f}" if n in p else "" for n in reasons] + [""])
     else:
-        width = min(60, max(len(repr(d.path)) - 2 for d in found))
+        width = min(60, max(len(_shown(d.path)) for d in found))
         print(f"{'file':<{width}} {'start':>8} {'end':>8} {'peak':>6} {'mean':>6}  reason")
         for d in found:
-            name = repr(d.path)[1:-1]  # a newline in a name stays on its row
+            name = _shown(d.path)
             if d.error or not d.events:
                 print(f"{name[-width:]:<{width}} {'-':>8} {'-':>8} {'-':>6} {'-':>6}  "
-                      f"{d.error or 'no cry'}")
+                      f"{_shown(d.error or 'no cry')}")
             for e in d.events:
                 why = "" if e.reason is None else \
                     f"{e.reason} ({e.reason_probabilities[e.reason]:.2f})"

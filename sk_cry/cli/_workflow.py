@@ -5,6 +5,7 @@
 import csv
 import errno
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -185,16 +186,29 @@ def _load_model(path):
 
 
 def _audio_files(items):
+    """The paths to predict: each item, and in a folder every entry named like
+    audio, whatever it is (a FIFO, a broken link, a link loop, a folder named
+    ``x.wav``): the loader says why it cannot be read, in that entry's row.
+    Links to folders are not followed (no loops)."""
     from ..io import AUDIO_EXTENSIONS
 
     files = []
     for item in map(Path, items):
-        if item.is_dir():
-            files += sorted(p for p in item.rglob("*") if p.suffix.lower() in
-                            AUDIO_EXTENSIONS and p.is_file())
-        else:
-            files.append(item)  # a missing or bad file becomes a row with its error
-    return [str(f) for f in files]
+        if not item.is_dir():
+            files.append(str(item))  # a missing or bad file becomes a row with its error
+            continue
+        found = []
+        for folder, dirs, names in os.walk(item):
+            found += [os.path.join(folder, n) for n in dirs + names
+                      if os.path.splitext(n)[1].lower() in AUDIO_EXTENSIONS]
+        files += sorted(found)
+    return files
+
+
+def _shown(path):
+    """A path on one line of a table: ``repr``'s escapes for a newline or a
+    control character, the path itself otherwise."""
+    return path if path.isprintable() else repr(path)[1:-1]
 
 
 def _rows(model, kind, paths, args):
@@ -276,18 +290,18 @@ def predict(args):
                          + ["" if p[n] is None else f"{p[n]:.4f}" for n in names]
                          + [_note(row)])
     else:
-        width = min(60, max(len(r["path"]) for r in rows))
+        width = min(60, max(len(_shown(r["path"])) for r in rows))
         head = f"{'file':<{width}} " + ("  start" if args.window is not None else "")
         print(head + f" {'label':<12}" + "".join(f" {n[:10]:>10}" for n in names))
         for row in rows:
             p = row["probabilities"]
             name = row["path"] if row["start"] is None else ""
-            line = f"{name[-width:]:<{width}} "
+            line = f"{_shown(name)[-width:]:<{width}} "
             if args.window is not None:
                 line += "  total" if row["start"] is None else f"{row['start']:7.1f}"
             line += f" {row['label'] or '-':<12}" + "".join(
                 f" {'-' if p[n] is None else format(p[n], '.3f'):>10}" for n in names)
-            note = _note(row)
+            note = _shown(_note(row))
             print(line + (f"  {note}" if note else ""))
     failed = sum(1 for r in rows if r["error"])
     if failed:
