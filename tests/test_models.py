@@ -33,7 +33,13 @@ def test_grid_search_tunes_a_cnn_parameter(cry_folder):
     grid = GridSearchCV(make_cnn_pipeline(**{**FAST, "epochs": 3}),
                         {"cnn__filters": [4, 8]}, cv=2, error_score="raise")
     grid.fit(cry_folder.paths, cry_folder.target)
-    assert grid.best_params_["cnn__filters"] in (4, 8)
+    # both candidates were fitted and scored, the best was refitted with its value
+    scores = grid.cv_results_["mean_test_score"]
+    assert grid.cv_results_["param_cnn__filters"].tolist() == [4, 8]
+    assert np.all(np.isfinite(scores))
+    best = [4, 8][int(np.argmax(scores))]
+    assert grid.best_params_["cnn__filters"] == best
+    assert grid.best_estimator_["cnn"].filters == best
     assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
     assert grid.predict(cry_folder.paths[:2]).shape == (2,)
 

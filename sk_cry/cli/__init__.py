@@ -1,4 +1,5 @@
-"""Command line: ``sk-cry demo`` and ``sk-cry audit FOLDER``."""
+"""The ``sk-cry`` command line: ``demo``, ``audit``, ``train``, ``predict``,
+``detect``, ``evaluate``, ``export``, ``serve`` and ``listen`` (``sk-cry --help``)."""
 
 from ._main import main
 

@@ -36,10 +36,11 @@ def hann_window(n_fft):
 
 @lru_cache(maxsize=8)
 def dct_matrix(n_mels, n_mfcc):
-    """The first ``n_mfcc`` rows of the orthonormal type-II DCT of ``n_mels``
-    points (``scipy.fft.dct(np.eye(n_mels), axis=0, norm="ortho")``), float32:
-    librosa's MFCCs (``lifter=0``) are this matrix times the dB mel map."""
-    k = np.arange(n_mfcc, dtype=np.float64)[:, None]
+    """The first ``n_mfcc`` rows (at most ``n_mels``) of the orthonormal type-II
+    DCT of ``n_mels`` points (``scipy.fft.dct(np.eye(n_mels), axis=0,
+    norm="ortho")[:n_mfcc]``), float32: librosa's MFCCs (``lifter=0``) are this
+    matrix times the dB mel map."""
+    k = np.arange(min(n_mfcc, n_mels), dtype=np.float64)[:, None]
     n = np.arange(n_mels, dtype=np.float64)[None, :]
     matrix = np.sqrt(2.0 / n_mels) * np.cos(np.pi * k * (2 * n + 1) / (2 * n_mels))
     matrix[0] /= np.sqrt(2.0)

@@ -16,6 +16,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from ..exceptions import AudioLoadError, ParameterError
 from ..io import load_audio
+from ..runtime import SILENCE_DBFS
 from . import _duplicates
 
 __all__ = ["AuditReport", "Finding", "audit"]
@@ -163,7 +164,7 @@ def _scan(path, planes):
         rms_db=float(20 * np.log10(np.percentile(frame_rms, 90) + 1e-10)), peak=peak,
         clipped=float(np.mean(np.abs(x) >= 0.999)),
         # near-digital silence (padding, muted input), not the pauses of a cry
-        silence=float(np.mean(frame_rms < 10 ** (-60 / 20))),
+        silence=float(np.mean(frame_rms < 10 ** (SILENCE_DBFS / 20))),
         digest=hashlib.sha1(np.round(x * 32767).astype(np.int32).tobytes()).hexdigest(),
         signature=_duplicates.signature(x_fp, planes),
     )

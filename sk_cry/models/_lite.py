@@ -16,12 +16,15 @@ from tensorflow.python.framework.convert_to_constants import (
     convert_variables_to_constants_v2,
 )
 
+from ._export import EXPORT_MAX_WEIGHTS
+
 __all__ = ["lite_copy", "MAX_WEIGHTS"]
 
-#: Networks of at most this many weights get a copy: converting takes 0.4-0.9 s
-#: for the default network's 24 k, 2 s for 1.8 M, and 55 s and 7 GB of memory for
-#: the reference's 51 M (measured 2026-11-26), which keeps ``Model.predict``.
-MAX_WEIGHTS = 2_000_000
+#: Networks of at most this many weights get a copy: the limit of export, for the
+#: same reason (converting takes 0.4-0.9 s for the default network's 24 k, 2 s for
+#: 1.8 M, and 55 s and 7 GB of memory for the reference's 51 M, measured
+#: 2026-11-26); a larger network keeps ``Model.predict``.
+MAX_WEIGHTS = EXPORT_MAX_WEIGHTS
 
 # model -> its LiteRT copy; kept outside the estimator (predict must not change
 # it, a pickle must not carry it) and weakly keyed, so it goes with the model
