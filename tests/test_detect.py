@@ -54,7 +54,7 @@ def night(tmp_path_factory):
     return path, onsets
 
 
-def test_shared_frames_equal_the_clip_frames_but_at_the_edges():
+def test_shared_frames_equal_the_frames_of_the_window_as_a_clip():
     rng = np.random.default_rng(0)
     x = rng.standard_normal(20 * SR).astype(np.float32)
     basis = np.abs(rng.standard_normal((16, 1025))).astype(np.float32)
@@ -67,16 +67,13 @@ def test_shared_frames_equal_the_clip_frames_but_at_the_edges():
     # windows every 3 s while they fit, one more ending with the recording
     assert [round(s, 3) for s, _, _ in cut] == [0.0, 3.008, 6.016, 8.992, 12.0, 14.016]
     assert frames.duration == 20.0 and not frames.padded
-    edge = 2048 // (2 * 512)
     padded = np.pad(x, (0, SR))  # zeros after the end, as the stream's
     for start, db, wave in cut:
         first = int(round(start * SR))
         np.testing.assert_array_equal(wave, padded[first:first + 6 * SR])
         alone = log_power(clip.power(wave))
-        inner = slice(edge, -edge)
-        np.testing.assert_allclose(db[:, inner], alone[:, inner], rtol=0, atol=1e-4)
-        if start > 0:  # the first frames hear the samples before the window
-            assert np.abs(db[:, 0] - alone[:, 0]).max() > 0.1
+        # the edge frames too: a clip alone pads them with zeros, not neighbours
+        np.testing.assert_allclose(db, alone, rtol=0, atol=1e-4)
 
 
 def test_short_and_empty_streams():
@@ -99,12 +96,12 @@ def test_detect_finds_the_planted_cries(detector, night):
     for event, onset in zip(found.events, onsets):
         assert abs(event.start - onset) <= 2.0 and event.end - event.start >= 2.0
         assert 0.5 <= event.mean <= event.peak <= 1.0
-    # the pipeline cuts windows as clips: the same events, their edges within
-    # one hop (a window at an edge may fall on the other side of the threshold)
+    # the pipeline cuts windows as clips, every 0.5 s exactly: the same events,
+    # their times within the 16 ms that the frame grid moves a window
     (same,) = sk_cry.detect(pipe, [path], hop=0.5, rules={"n": 2, "m": 3})
     assert len(same.events) == len(found.events)
     for a, b in zip(same.events, found.events):
-        assert abs(a.start - b.start) <= 0.52 and abs(a.end - b.end) <= 0.52
+        assert abs(a.start - b.start) <= 0.02 and abs(a.end - b.end) <= 0.02
 
 
 def test_shared_frames_change_probabilities_little(detector, night):
@@ -118,7 +115,7 @@ def test_shared_frames_change_probabilities_little(detector, night):
     diffs = [abs(p - alone[round(s, 3)]) for s, p in shared
              if p is not None and round(s, 3) in alone]
     assert len(diffs) >= 20  # every 4 s: 8 hops of 0.5 s are 125 frames of 512
-    assert np.median(diffs) < 0.02 and max(diffs) < 0.25
+    assert max(diffs) < 1e-4  # float32 round-off
 
 
 def runtime_blocks(path):
@@ -253,7 +250,7 @@ def test_an_exported_svm_detects_as_its_pipeline(night, tmp_path):
     assert len(found.events) == len(same.events) == len(onsets)
     for a, b, onset in zip(found.events, same.events, onsets):
         assert abs(a.start - onset) <= 2.0
-        assert abs(a.start - b.start) <= 0.52 and abs(a.end - b.end) <= 0.52
+        assert abs(a.start - b.start) <= 0.02 and abs(a.end - b.end) <= 0.02
 
 
 def test_the_default_detector_finds_real_cries_in_a_real_room(tmp_path):

@@ -14,6 +14,7 @@ from ..runtime import (
     detect_windows,
     file_predictions,
     load_or_error,
+    on_frame_grid,
     positive_column,
     window_probabilities,
 )
@@ -195,7 +196,8 @@ def detect(model, paths, *, hop=None, rules=None, reason=None, positive=None):
         the last class).
     paths : sequence of str or path-like
     hop : float or None, default=None
-        Seconds between window starts (None: a quarter of a window).
+        Seconds between window starts (None: a quarter of a window), rounded
+        to a whole number of STFT hops as an exported detector rounds it.
     rules : EventRules, dict or None, default=None
         The event rules (None: ``EventRules()``).
     reason : fitted pipeline, BundleModel or None, default=None
@@ -218,8 +220,9 @@ def detect(model, paths, *, hop=None, rules=None, reason=None, positive=None):
     loader = _loader_of(model)
     check_is_fitted(model)
     window = float(loader.duration)
-    _, hop = check_windowing(None, window / 4 if hop is None else hop, window,
-                             frame=_frame_of(model))
+    frame = _frame_of(model)
+    _, hop = check_windowing(None, window / 4 if hop is None else hop, window, frame=frame)
+    hop = on_frame_grid(hop, frame=frame)
     rules = check_rules(rules)
     column = positive_column(model.classes_, positive)
     reason = None if reason is None else ReasonModel(reason, loader.sr)

@@ -25,4 +25,4 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "._bundle": ["FORMAT_VERSION", "write_bundle"],
     "._records": ["SILENCE_DBFS", "FilePrediction", "Recording", "Window",
                   "check_windowing", "classify_windows", "file_predictions",
-                  "load_or_error"]})
+                  "load_or_error", "on_frame_grid"]})

@@ -25,6 +25,7 @@ from ._records import (
     file_predictions,
     is_silent,
     load_or_error,
+    on_frame_grid,
     stream_windows,
 )
 
@@ -200,6 +201,7 @@ class BundleModel:
         what the bundle says, else the defaults (hop: a quarter window)."""
         hop = self.detection.get("hop", self.duration / 4) if hop is None else hop
         _, hop = check_windowing(None, hop, self.duration, frame=self._frame)
+        hop = on_frame_grid(hop, frame=self._frame)
         rules = check_rules(self.detection.get("rules") if rules is None else rules)
         reason = None if reason is None else ReasonModel(reason, self.sr)
         return float(hop), rules, reason, positive_column(self.classes_, positive)
@@ -235,7 +237,9 @@ class BundleModel:
         paths : sequence of str or path-like
         hop : float or None, default=None
             Seconds between window starts; None: the bundle's ``detection``
-            settings, else a quarter of a window.
+            settings, else a quarter of a window. Rounded to a whole number of
+            STFT hops (0.5 s is 0.512 s at 16 kHz and hop 512), so that the
+            windows are those a pipeline's :func:`sk_cry.detect` cuts as clips.
         rules : EventRules, dict or None, default=None
             None: the bundle's ``detection`` settings, else ``EventRules()``.
         reason : BundleModel, fitted pipeline or None, default=None

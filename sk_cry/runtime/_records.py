@@ -11,7 +11,8 @@ from ..exceptions import ParameterError, SkCryError
 from ..io import Windows, cut_windows, load_audio
 
 __all__ = ["SILENCE_DBFS", "FilePrediction", "Recording", "Window", "classify_windows",
-           "file_predictions", "is_silent", "load_or_error", "stream_windows"]
+           "file_predictions", "is_silent", "load_or_error", "on_frame_grid",
+           "stream_windows"]
 
 #: A clip or window whose loudest sample is below this many dB full scale has no
 #: signal to classify (digital silence, a muted input): -60 dBFS is 0.001 in
@@ -172,6 +173,16 @@ def check_windowing(window, hop, duration, *, frame):
             f"hop={hop:g} s: windows start every hop seconds, from at least one STFT "
             f"hop ({hop_length / sr:g} s) to at most the window ({window:g} s)")
     return window, hop
+
+
+def on_frame_grid(hop, *, frame):
+    """``hop`` rounded to a whole number of STFT hops (``frame = (n_fft,
+    hop_length, sr)``): detection windows start on the frame grid, so that
+    windows sharing one STFT (a bundle's ``detect``) and windows cut as clips (a
+    pipeline's) are the same windows (0.5 s becomes 0.512 s at 16 kHz and hop
+    512)."""
+    _, hop_length, sr = frame
+    return max(1, round(hop * sr / hop_length)) * hop_length / sr
 
 
 def _records(batches, proba, classes, n_input):
