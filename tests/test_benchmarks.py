@@ -134,3 +134,9 @@ def test_train_detector_smoke(tmp_path):
     detector = runtime.load(tmp_path / "d.skcry-bundle")
     assert [str(c) for c in detector.classes_] == ["background", "cry"]
     assert set(detector.detection) == {"hop", "rules"}
+
+
+def test_shared_frames_smoke():
+    out = _smoke("shared_frames.py")
+    assert "| seconds |" in out.stdout and "frames shared (`detect`)" in out.stdout
+    assert "the same 1 events" in out.stdout
