@@ -39,6 +39,13 @@ def _refuse(pipeline, why):
         "scikit-learn does: keep it with sk_cry.save")
 
 
+def _loader_settings(loader):
+    """How the runtime reads files: as the pipeline's ``AudioLoader`` did."""
+    return {"sr": int(loader.sr), "duration": float(loader.duration),
+            "max_bandwidth": (None if loader.max_bandwidth is None
+                              else float(loader.max_bandwidth))}
+
+
 def _labels(classes):
     labels = np.asarray(classes).tolist()
     if not all(isinstance(c, (str, int)) and not isinstance(c, bool) for c in labels):
@@ -138,9 +145,7 @@ def export(pipeline, path, *, detection=None):
     model = {
         "kind": "cnn",
         "classes": _labels(pipeline.classes_),
-        "loader": {"sr": int(loader.sr), "duration": float(loader.duration),
-                   "max_bandwidth": (None if loader.max_bandwidth is None
-                                     else float(loader.max_bandwidth))},
+        "loader": _loader_settings(loader),
         "front_end": {"n_fft": int(features.n_fft),
                       "hop_length": int(features.hop_length),
                       "top_db": None if features.top_db is None else float(features.top_db),
@@ -170,9 +175,7 @@ def _export_svm(pipeline, path, detection):
     model = {
         "kind": "svm",
         "classes": _labels(pipeline.classes_),
-        "loader": {"sr": int(loader.sr), "duration": float(loader.duration),
-                   "max_bandwidth": (None if loader.max_bandwidth is None
-                                     else float(loader.max_bandwidth))},
+        "loader": _loader_settings(loader),
         "svm": params,
     }
     if detection is not None:
