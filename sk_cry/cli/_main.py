@@ -178,7 +178,9 @@ def main(argv=None):
     p.add_argument("--n-jobs", type=int, default=-1, help="files scanned in parallel")
     p.set_defaults(func=audit_folder)
     p = command("train", "fit a CNN or SVM pipeline on a folder of recordings and save "
-                "it", "sk-cry train recordings/ --model cnn -o cry.skcry")
+                "it (exit status 0: saved; 2: the folder, its labels or a file cannot "
+                "be used, or too few clips to fit the model)",
+                "sk-cry train recordings/ --model cnn -o cry.skcry")
     p.add_argument("folder", help="one sub-folder per class, or --labels-csv, or "
                    "Donate-a-cry file names")
     p.add_argument("--labels-csv", default=None, help="CSV of <file>,<label> rows")
@@ -189,7 +191,8 @@ def main(argv=None):
     p.add_argument("--duration", type=float, default=6.0,
                    help="seconds read from each file (default 6)")
     p.add_argument("--epochs", type=int, default=None, help="CNN epochs at most, with "
-                   "early stopping (default: CryCNNClassifier's)")
+                   "early stopping where there are clips enough to hold some out (else "
+                   "all of them, said on stderr; default: CryCNNClassifier's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", required=True, help="where to save the model "
                    "(sk_cry.save: a pickle, load it only where you trust it)")
@@ -212,7 +215,10 @@ def main(argv=None):
     add_detect(sub, command)
 
     p = command("evaluate", "audit a folder, then cross-validate each model (grouped, "
-                "against chance) and write a self-contained HTML report",
+                "against chance) and write a self-contained HTML report (exit status "
+                "0: done; 1: done on the readable files, the others named and left "
+                "out; 2: the folder, its labels or the options cannot be used, or too "
+                "few clips to cross-validate a model)",
                 "sk-cry evaluate recordings/ --models cnn,svm --cv 5 --report report.html")
     p.add_argument("folder")
     p.add_argument("--labels-csv", default=None, help="CSV of <file>,<label> rows")
@@ -220,11 +226,13 @@ def main(argv=None):
     p.add_argument("--groups", choices=("auto", "none"), default="auto",
                    help="auto: keep the recording groups that file names give "
                    "(Donate-a-cry) in one fold each")
-    p.add_argument("--cv", type=int, default=5, help="folds (default 5)")
+    p.add_argument("--cv", type=int, default=5, help="folds (default 5; fewer, said "
+                   "on stderr, when the smallest class has fewer clips or groups)")
     p.add_argument("--max-bandwidth", type=float, default=None)
     p.add_argument("--duration", type=float, default=6.0)
     p.add_argument("--epochs", type=int, default=None, help="CNN epochs at most, with "
-                   "early stopping (default: CryCNNClassifier's)")
+                   "early stopping where there are clips enough to hold some out (else "
+                   "all of them, said on stderr; default: CryCNNClassifier's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", required=True, help="the HTML file to write")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -245,6 +253,13 @@ def main(argv=None):
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--max-upload", type=int, default=20 * 1024 * 1024,
                    help="bytes an upload may hold (default 20 MB; larger ones get 413)")
+    # None: the service's own default (sk_cry.service), so it is stated once
+    p.add_argument("--max-seconds", type=float, default=None,
+                   help="seconds of audio a request may hold (default 600; longer "
+                   "ones get 413, refused from the header where it says)")
+    p.add_argument("--max-concurrent", type=int, default=None,
+                   help="requests decoded at once (default 2); others wait up to "
+                   "10 s, then get 503 with Retry-After")
     p.set_defaults(func=serve)
 
     p = sub.add_parser(

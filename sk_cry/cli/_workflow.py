@@ -36,6 +36,10 @@ def _error(command, message):
     return 2
 
 
+def _warn(command, message):
+    print(f"sk-cry {command}: warning: {message}", file=sys.stderr)
+
+
 def _cnn_pipeline(args, **common):
     """``make_cnn_pipeline`` with the command's ``--seed`` and ``--epochs`` (None:
     the CNN's own default, so it is stated once, in ``CryCNNClassifier``)."""
@@ -45,19 +49,228 @@ def _cnn_pipeline(args, **common):
     return make_cnn_pipeline(random_state=args.seed, **epochs, **common)
 
 
-def train(args):
-    """Fit a CNN or SVM pipeline on a folder and save it with ``sk_cry.save``."""
+# What a fit needs of the data, checked before anything is fitted. Each check
+# says which rule is not met and the smallest numbers that meet it; where a
+# smaller setting is sound (fewer folds, no early stopping) the command takes it
+# and says so on stderr, and where none is (one class, a class with one clip in
+# cross-validation) it exits with status 2.
+
+def _labelled_folder(command, args):
+    """``load_folder`` for a fit: ``(data, None)``, or ``(None, 2)`` after saying
+    why not. A class sub-folder holding no audio is named: ``load_folder`` lists
+    files, so that class would vanish without a word."""
     import numpy as np
 
     from ..datasets import load_folder
     from ..exceptions import SkCryError
-    from ..models import make_svm_pipeline, save
+    from ..io import AUDIO_EXTENSIONS
 
-    start = time.perf_counter()
     try:
         data = load_folder(args.folder, args.labels_csv)
     except (SkCryError, OSError) as exc:
-        return _error("train", exc)
+        return None, _error(command, exc)
+    root, empty = Path(args.folder), []
+    if args.labels_csv is None and any(Path(p).parent != root for p in data.paths):
+        classes = set(data.labels)  # labels are the sub-folder names
+        empty = sorted(d for d in root.iterdir() if d.is_dir()
+                       and not d.name.startswith(".") and d.name not in classes)
+    if len(np.unique(data.labels)) < 2:
+        return None, _one_class(command, data.labels, args.labels_csv or args.folder,
+                                empty)
+    for folder in empty:
+        _warn(command, f"{folder} holds no audio files ({', '.join(AUDIO_EXTENSIONS)}), "
+              f"so there is no class {folder.name!r}; put its recordings there, or "
+              "remove the folder")
+    return data, None
+
+
+def _one_class(command, labels, source, empty=()):
+    """The error for fewer than two classes (status 2)."""
+    import numpy as np
+
+    found = np.unique(labels)
+    what = (f"found only {str(found[0])!r} in {source}" if len(found)
+            else f"found no readable files in {source}")
+    why = "".join(f"; {folder} holds no audio files" for folder in empty)
+    return _error(command, f"needs at least two classes, {what}{why}: add recordings "
+                  "of at least one other class")
+
+
+def _least(label_sets, classes):
+    """``(class, count)``: the fewest clips any class has in any of the label sets."""
+    import numpy as np
+
+    return min(((c, int(np.sum(labels == c))) for labels in label_sets for c in classes),
+               key=lambda found: found[1])
+
+
+def _cv_folds(args, y, groups):
+    """The splitter ``evaluate`` gets, and the labels of each training fold.
+
+    ``--cv`` folds, or as many as the smallest class allows, said on stderr:
+    ``StratifiedKFold`` needs ``n_splits`` clips of each class (recording groups
+    with ``StratifiedGroupKFold``). The same splitter ``evaluate`` makes of an
+    int, made here so that the fits can be checked on the very folds.
+    ``(splitter, label_sets, None)``, or ``(None, None, 2)`` after saying why not.
+    """
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    classes = np.unique(y)
+    if groups is None:
+        unit, have = "clips", {c: int(np.sum(y == c)) for c in classes}
+    else:
+        unit = "recording groups"
+        have = {c: len(np.unique(groups[y == c])) for c in classes}
+    least = min(have, key=have.get)
+    if have[least] < 2:
+        return None, None, _error(
+            "evaluate", f"cross-validation needs at least 2 {unit} of each class, so "
+            f"that each class is both trained on and tested; {str(least)!r} has "
+            f"{have[least]}: add recordings of it"
+            + (" from other groups, or fold clips instead of groups with --groups none"
+               if groups is not None else ""))
+    n_splits = min(args.cv, have[least])
+    if n_splits < args.cv:
+        _warn("evaluate", f"--cv {args.cv} needs at least {args.cv} {unit} of each "
+              f"class; {str(least)!r} has {have[least]}: evaluating with {n_splits}-fold "
+              "cross-validation instead")
+    kind = StratifiedKFold if groups is None else StratifiedGroupKFold
+    splitter = kind(n_splits, shuffle=True, random_state=args.seed)
+    label_sets = [y[train] for train, _ in splitter.split(np.zeros(len(y)), y, groups)]
+    missing, count = _least(label_sets, classes)
+    if count == 0:  # grouped folds only: ungrouped ones keep every class in training
+        return None, None, _error(
+            "evaluate", f"with {n_splits}-fold grouped cross-validation a training fold "
+            f"holds no clip of {str(missing)!r}: add recordings of more groups of it, "
+            "or fold clips instead of groups with --groups none")
+    return splitter, label_sets, None
+
+
+def _holds_out(labels, fraction):
+    """Whether the CNN's stratified validation split of ``fraction`` of these clips
+    exists: the estimator's own ``train_test_split`` call, tried."""
+    from sklearn.model_selection import train_test_split
+
+    try:
+        train_test_split(labels, test_size=fraction, stratify=labels, random_state=0)
+    except ValueError:
+        return False
+    return True
+
+
+def _fit_to_data(command, pipe, label_sets, *, cv=None, asked_cv=None,
+                 grouped=False):
+    """Fit ``pipe``'s own cross-validation to the clips it will be fitted on.
+
+    ``label_sets``: the labels of each fit (all the clips for ``train``, each
+    training fold for ``evaluate``: ``cv`` folds of the ``asked_cv`` asked for,
+    ``grouped`` or not). The SVM's probability calibration
+    (``CalibratedClassifierCV``) gets fewer folds, and the CNN no early
+    stopping, where the clips are too few, said on stderr. None, or 2 after
+    saying why ``pipe`` cannot be fitted at all.
+    """
+    import math
+
+    import numpy as np
+    from sklearn.calibration import CalibratedClassifierCV
+
+    classes = np.unique(np.concatenate(label_sets))
+    within = ("the training clips" if cv is None else
+              f"each training fold of the {cv}-fold cross-validation")
+    clf = pipe[-1]
+    if isinstance(clf, CalibratedClassifierCV) and isinstance(clf.cv, int):
+        least, count = _least(label_sets, classes)
+        has = (f"{str(least)!r} has {count}" if cv is None
+               else f"one holds {count} of {str(least)!r}")
+        if count < 2:
+            if cv is None:
+                fix = "add recordings, or train the CNN (--model cnn)"
+            elif grouped:
+                fix = "add recordings of more groups of each class"
+            else:
+                # StratifiedKFold tests ceil(m / cv) of a class's m clips at most,
+                # so a training fold keeps m - ceil(m / cv) of them: 3 with cv >= 3
+                m = next(m for m in range(3, 1000)
+                         if m - math.ceil(m / min(asked_cv, m)) >= 2)
+                fix = (f"with --cv {asked_cv} that takes at least {m} clips of each "
+                       "class" + (" (3 with --cv 3)" if m > 3 else ""))
+            return _error(command, f"the SVM's probability calibration "
+                          f"(CalibratedClassifierCV) cross-validates within {within}, "
+                          f"which needs at least 2 clips of each class there; {has}: "
+                          f"{fix}" + ("" if cv is None else
+                                      "; or leave the SVM out (--models cnn)"))
+        if count < clf.cv:
+            _warn(command, f"the SVM's probability calibration (CalibratedClassifierCV) "
+                  f"cross-validates {clf.cv}-fold within {within}, which needs at least "
+                  f"{clf.cv} clips of each class there; {has}: calibrating with {count} "
+                  "folds instead")
+            pipe.set_params(**{f"{pipe.steps[-1][0]}__cv": count})
+    if getattr(clf, "early_stopping", False) and clf.epochs > 1:
+        fraction = clf.validation_fraction
+        short = next((labels for labels in label_sets
+                      if not _holds_out(labels, fraction)), None)
+        if short is not None:
+            k = len(classes)
+            fewest = next(n for n in range(2 * k, 100_000)
+                          if _holds_out(np.arange(n) % k, fraction))
+            counts = ", ".join(f"{n} {c}" for c, n in zip(*np.unique(short,
+                                                                   return_counts=True)))
+            _warn(command, f"early stopping holds out {fraction:.0%} of {within} "
+                  f"(stratified) to decide when to stop, which needs at least 2 clips of "
+                  f"each class and {fewest} in all; "
+                  + (f"there are {len(short)} ({counts})" if cv is None
+                     else f"one holds {len(short)} ({counts})")
+                  + f": training for all {clf.epochs} epochs, without early stopping "
+                  "or a validation split")
+            pipe.set_params(**{f"{pipe.steps[-1][0]}__early_stopping": False})
+    return None
+
+
+def _out_of_range(command, args):
+    """None, or 2 after naming the first number option out of its range: before
+    any file is read, rather than as an estimator's parameter error mid-fit."""
+    limits = [("--duration", args.duration, 0, "seconds above 0"),
+              ("--max-bandwidth", args.max_bandwidth, 0, "Hz above 0"),
+              ("--epochs", args.epochs, 0, "at least 1")]
+    if command == "evaluate":
+        limits.append(("--cv", args.cv, 1, "at least 2 (cross-validation needs 2 "
+                       "folds)"))
+    for option, value, floor, what in limits:
+        if value is not None and not value > floor:  # NaN too
+            return _error(command, f"{option} {value:g}: must be {what}")
+    return None
+
+
+def _writable(command, path, what):
+    """None, or 2 after saying that ``path``'s folder is not there (before an hour
+    of fitting, not after)."""
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        return _error(command, f"cannot write {what} {path}: no folder {folder}; "
+                      "create it first")
+    return None
+
+
+def train(args):
+    """Fit a CNN or SVM pipeline on a folder and save it with ``sk_cry.save``.
+
+    Exit status 0 when saved, 2 when the folder, its labels or a file cannot be
+    used (fewer than two classes, an unreadable file, too few clips to fit).
+    """
+    import numpy as np
+
+    from ..exceptions import SkCryError
+    from ..models import make_svm_pipeline, save
+
+    start = time.perf_counter()
+    status = _out_of_range("train", args) or _writable("train", args.output,
+                                                       "the model")
+    if status:
+        return status
+    data, status = _labelled_folder("train", args)
+    if data is None:
+        return status
     y = data.target_names[data.target]  # class names, so predictions are names
     common = dict(duration=args.duration, max_bandwidth=args.max_bandwidth)
     if args.model == "cnn":
@@ -65,6 +278,9 @@ def train(args):
     else:
         pipe = make_svm_pipeline(**common)
     pipe.check_steps()
+    status = _fit_to_data("train", pipe, [y])
+    if status:
+        return status
     counts = ", ".join(f"{n} {c}" for n, c in zip(*np.unique(y, return_counts=True)))
     print(f"training a {args.model.upper()} pipeline on {len(y)} files ({counts})",
           flush=True)
@@ -83,7 +299,12 @@ def train(args):
     if args.model == "cnn":
         bar = _bar(total=pipe[-1].epochs, args=args, desc="epochs", unit="epoch")
         pipe.set_params(cnn__fit__callbacks=[_epoch_callback(bar)])
-    rest.fit(maps, y)
+    try:
+        rest.fit(maps, y)
+    except SkCryError as exc:
+        if args.model == "cnn":
+            bar.close()
+        return _error("train", exc)
     summary = [f"{time.perf_counter() - start:.1f} s in all"]
     if args.model == "cnn":
         bar.close()
@@ -96,7 +317,10 @@ def train(args):
         summary.insert(0, f"{len(loss)} epochs, final training loss {loss[-1]:.3f}, "
                        f"{cnn.model_.count_params():,} weights")
     train_score = float(np.mean(rest.predict(maps) == y))
-    path = save(pipe, args.output)
+    try:
+        path = save(pipe, args.output)
+    except (SkCryError, OSError) as exc:
+        return _error("train", f"cannot save the model: {exc}")
     print(f"saved {path} ({path.stat().st_size / 1e3:.0f} KB; a pickle: load it only "
           "where you trust it); " + "; ".join(summary))
     print(f"accuracy on its own training files {train_score:.3f} (not an estimate of "
@@ -105,27 +329,35 @@ def train(args):
 
 
 def evaluate_folder(args):
-    """Audit a folder, cross-validate each model, print and write an HTML report."""
+    """Audit a folder, cross-validate each model, print and write an HTML report.
+
+    Exit status 0 when every file was evaluated, 1 when some could not be read
+    and were left out (each named on stderr, the report made of the rest), 2
+    when the folder, its labels or the options cannot be used (fewer than two
+    classes, too few clips to cross-validate a model).
+    """
     import matplotlib
 
     matplotlib.use("Agg")  # files, not windows
     import numpy as np
 
-    from ..datasets import load_folder
     from ..evaluation import audit, evaluate
     from ..evaluation import write_report
     from ..exceptions import SkCryError
     from ..io import load_audio
     from ..models import make_svm_pipeline
 
-    try:
-        data = load_folder(args.folder, args.labels_csv)
-    except (SkCryError, OSError) as exc:
-        return _error("evaluate", exc)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = set(models) - {"cnn", "svm"}
     if unknown or not models:
         return _error("evaluate", f"--models takes cnn and/or svm, got {args.models!r}")
+    status = _out_of_range("evaluate", args) or _writable("evaluate", args.report,
+                                                           "the report")
+    if status:
+        return status
+    data, status = _labelled_folder("evaluate", args)
+    if data is None:
+        return status
     groups = data.groups if args.groups == "auto" else None
     y = data.target_names[data.target]
     print(f"evaluating on {len(y)} files, classes {', '.join(data.target_names)}"
@@ -133,24 +365,56 @@ def evaluate_folder(args):
              else ", no groups"), flush=True)
     report = audit(data.paths, y, groups, n_jobs=-1)
     print(report, flush=True)
+    # a file the audit cannot read would fail every fold it is in: it is left
+    # out, named, and the status says so
+    unreadable = report.by_kind("unreadable")
+    left_out = {f.files[0] for f in unreadable}
+    for finding in unreadable:
+        _warn("evaluate", f"{finding.message}, and so does the evaluation")
+    keep = [i for i, p in enumerate(data.paths) if p not in left_out]
+    paths, y = [data.paths[i] for i in keep], y[keep]
+    groups = None if groups is None else groups[keep]
+    if len(np.unique(y)) < 2:
+        return _one_class("evaluate", y, args.labels_csv or args.folder)
+    splitter, label_sets, status = _cv_folds(args, y, groups)
+    if status:
+        return status
     common = dict(duration=args.duration, max_bandwidth=args.max_bandwidth)
     factories = {"cnn": lambda: _cnn_pipeline(args, **common),
                  "svm": lambda: make_svm_pipeline(**common)}
+    pipelines = {}
+    for name in models:
+        pipelines[name] = pipe = factories[name]()
+        status = _fit_to_data("evaluate", pipe, label_sets, cv=splitter.n_splits,
+                              asked_cv=args.cv, grouped=groups is not None)
+        if status:
+            return status
     results = {}
-    for name in _bar(models, args=args, desc="models", unit="model"):
-        results[name.upper()] = result = evaluate(
-            factories[name](), data.paths, y, groups=groups, cv=args.cv,
-            random_state=args.seed)
-        print(f"{name.upper()}: {result}", flush=True)
-    examples = {}
-    for label in data.target_names:
-        first = data.paths[int(np.flatnonzero(y == label)[0])]
-        examples[str(label)] = load_audio(first, sr=16000, duration=args.duration,
-                                          max_bandwidth=args.max_bandwidth)
-    write_report(args.report, title=f"sk_cry evaluation of {args.folder}", audit=report,
-                 results=results, examples=examples, sr=16000)
+    try:
+        for name in _bar(models, args=args, desc="models", unit="model"):
+            # error_score="raise": a failing fit says why, here, rather than in
+            # a FitFailedWarning and an "every fold failed"
+            results[name.upper()] = result = evaluate(
+                pipelines[name], paths, y, groups=groups, cv=splitter,
+                random_state=args.seed, error_score="raise")
+            print(f"{name.upper()}: {result}", flush=True)
+        examples = {}
+        for label in np.unique(y):
+            first = paths[int(np.flatnonzero(y == label)[0])]
+            examples[str(label)] = load_audio(first, sr=16000, duration=args.duration,
+                                              max_bandwidth=args.max_bandwidth)
+    except SkCryError as exc:
+        return _error("evaluate", exc)
+    try:
+        write_report(args.report, title=f"sk_cry evaluation of {args.folder}",
+                     audit=report, results=results, examples=examples, sr=16000)
+    except OSError as exc:
+        return _error("evaluate", f"cannot write the report: {exc}")
     print(f"wrote {args.report}")
-    return 0
+    if left_out:
+        print(f"sk-cry evaluate: {len(left_out)} of {len(data.paths)} files could not be "
+              "read and were left out (named above)", file=sys.stderr)
+    return 1 if left_out else 0
 
 
 def _epoch_callback(bar):
@@ -334,9 +598,9 @@ def serve(args):
     from ..exceptions import SkCryError
 
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401  (the serve extra, checked before the model loads)
 
-        from ..service import make_app
+        from ..service import make_app, run_server
     except ImportError as exc:
         return _error("serve", f"{exc}: pip install \"sk-cry[serve]\"")
     if not _is_bundle(args.model):
@@ -348,7 +612,14 @@ def serve(args):
         model = load(args.model)
     except (SkCryError, OSError) as exc:
         return _error("serve", exc)
-    app = make_app(model, name=Path(args.model).name, max_upload=args.max_upload)
+    limits = {key: value for key, value in [("max_seconds", args.max_seconds),
+                                            ("max_concurrent", args.max_concurrent)]
+              if value is not None}
+    try:
+        app = make_app(model, name=Path(args.model).name, max_upload=args.max_upload,
+                       **limits)
+    except SkCryError as exc:  # a limit that is not positive
+        return _error("serve", exc)
     try:
         sock = _listening_socket(args.host, args.port)
     except OSError as exc:
@@ -359,7 +630,7 @@ def serve(args):
     port = sock.getsockname()[1]
     print(f"serving {args.model} on http://{args.host}:{port}/ (Ctrl-C stops)",
           flush=True)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    run_server(app, sock)
     return 0
 
 
