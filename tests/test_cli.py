@@ -211,3 +211,21 @@ def test_every_entry_named_like_audio_gets_a_row_in_every_format(tmp_path, capsy
     assert main(["predict", str(model), str(odd)]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1 + 6 and any("new\\nline.wav" in line for line in lines)
+
+
+def test_empty_and_special_files_are_named_for_what_they_are(tmp_path, capsys):
+    from sk_cry import make_svm_pipeline, save
+    from sk_cry.datasets import make_cries
+
+    X, y = make_cries(12, duration=1.0, random_state=0)
+    model = save(make_svm_pipeline(duration=1.0).fit(X, y), tmp_path / "m.skcry")
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "empty.skcry-bundle").write_bytes(b"")
+    assert main(["predict", str(model), str(tmp_path / "empty.wav")]) == 1
+    assert "is empty (0 bytes): there is no audio in it" in capsys.readouterr().out
+    for bad, says in ((tmp_path / "empty.skcry-bundle", "is empty (0 bytes), not a bundle"),
+                      ("/dev/null", "is not a regular file"),
+                      (tmp_path / "nothing", "No such file or directory")):
+        assert main(["predict", str(bad), str(tmp_path / "empty.wav")]) == 2
+        err = capsys.readouterr().err
+        assert says in err and "joblib.load" not in err

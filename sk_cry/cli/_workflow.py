@@ -440,6 +440,21 @@ def _is_bundle(path):
 
 def _load_model(path):
     """``(model, kind)``: a bundle on the runtime, or a saved pipeline."""
+    import stat
+
+    from ..exceptions import ModelFileError
+
+    try:
+        mode, size = os.stat(path).st_mode, os.stat(path).st_size
+    except OSError as exc:
+        raise ModelFileError(f"{path}: {exc.strerror}; name a bundle (sk-cry export) "
+                             "or a saved model (sk-cry train)") from None
+    if not stat.S_ISREG(mode):
+        raise ModelFileError(f"{path} is not a regular file; name a bundle (sk-cry "
+                             "export) or a saved model (sk-cry train)")
+    if size == 0:
+        raise ModelFileError(f"{path} is empty (0 bytes), not a bundle or a saved "
+                             "model; copy, export or train it again")
     if _is_bundle(path):
         from ..runtime import load
 

@@ -188,6 +188,9 @@ def _check_complete(path, read, *, strict):
 def _checked_header(fd, size, path):
     """The WAV header of an open file (None for other formats), refused when it
     contradicts itself or declares a rate or channel count out of range."""
+    if size == 0:
+        raise AudioLoadError(path, "is empty (0 bytes): there is no audio in it; "
+                             "record or copy it again")
     header = _wav.read_header(fd, size, path)
     if header is not None:
         _check_range(path, header.rate, header.channels)
