@@ -229,3 +229,38 @@ def test_empty_and_special_files_are_named_for_what_they_are(tmp_path, capsys):
         assert main(["predict", str(bad), str(tmp_path / "empty.wav")]) == 2
         err = capsys.readouterr().err
         assert says in err and "joblib.load" not in err
+
+
+def test_truncated_files_are_flagged_in_every_output(tmp_path, capsys):
+    import csv
+    import io
+    import json
+
+    import pytest
+    import soundfile as sf
+
+    from sk_cry import export, make_svm_pipeline, save
+    from sk_cry.datasets import make_cries
+
+    X, y = make_cries(12, duration=1.0, random_state=0)
+    pipe = make_svm_pipeline(duration=1.0).fit(X, y)
+    saved = save(pipe, tmp_path / "m.skcry")
+    export(pipe, tmp_path / "m.skcry-bundle")
+    sf.write(tmp_path / "whole.wav", X[0], 16000, subtype="PCM_16")
+    data = (tmp_path / "whole.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[:len(data) // 2])  # header says 1 s
+    files = [str(tmp_path / "whole.wav"), str(tmp_path / "cut.wav")]
+    for model in (saved, tmp_path / "m.skcry-bundle"):
+        with pytest.warns(UserWarning, match="is truncated"):
+            assert main(["predict", str(model), *files, "--format", "json"]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert rows[0]["truncated"] is None and rows[0]["error"] is None
+        assert "is truncated: its header declares 16000 samples" in rows[1]["truncated"]
+        assert rows[1]["label"] is not None
+        with pytest.warns(UserWarning):
+            main(["predict", str(model), *files, "--format", "csv"])
+        notes = [r["note"] for r in csv.DictReader(io.StringIO(capsys.readouterr().out))]
+        assert notes[0] == "" and notes[1].startswith("truncated: ")
+        assert main(["predict", str(model), *files, "--strict", "--format", "json"]) == 1
+        rows = json.loads(capsys.readouterr().out)
+        assert rows[1]["label"] is None and "is truncated" in rows[1]["error"]

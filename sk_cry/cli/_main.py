@@ -210,6 +210,9 @@ def main(argv=None):
     p.add_argument("--hop", type=float, default=None,
                    help="seconds between windows (default: half a window)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--strict", action="store_true", help="a file that holds less "
+                   "audio than its header declares is an error row, not a prediction "
+                   "flagged 'truncated' (without --window)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=predict)
     add_detect(sub, command)

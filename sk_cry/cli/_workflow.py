@@ -498,15 +498,15 @@ def _rows(model, kind, paths, args):
         chunk = paths[part]
         if args.window is None:
             if kind == "bundle":
-                records = model.predict_files(chunk)
+                records = model.predict_files(chunk, strict=args.strict)
             else:
                 from ..models import predict_files
 
-                records = predict_files(model, chunk)
+                records = predict_files(model, chunk, strict=args.strict)
             for r in records:
                 rows.append(dict(path=r.path, start=None, label=r.label,
                                  probabilities=r.probabilities, silent=r.silent,
-                                 error=r.error))
+                                 error=r.error, truncated=r.truncated))
             continue
         if kind == "bundle":
             recordings = model.predict_windows(chunk, window=args.window, hop=args.hop)
@@ -517,7 +517,8 @@ def _rows(model, kind, paths, args):
         for r in recordings:
             rows.append(dict(path=r.path, start=None, label=r.label,
                              probabilities=r.probabilities, silent=r.silent,
-                             error=r.error, padded=r.padded, duration=r.duration))
+                             error=r.error, padded=r.padded, duration=r.duration,
+                             truncated=r.truncated))
             for w in r.windows:
                 rows.append(dict(path=r.path, start=w.start, label=w.label,
                                  probabilities=w.probabilities, silent=w.silent,
@@ -531,9 +532,10 @@ def _rows(model, kind, paths, args):
 def _note(row):
     if row["error"]:
         return row["error"]
-    if row["silent"]:
-        return "silent (below -60 dBFS)"
-    return "padded (shorter than one window)" if row.get("padded") else ""
+    notes = ["silent (below -60 dBFS)"] if row["silent"] else []
+    notes += ["padded (shorter than one window)"] if row.get("padded") else []
+    notes += [f"truncated: {row['truncated']}"] if row.get("truncated") else []
+    return "; ".join(notes)
 
 
 def predict(args):
@@ -556,7 +558,8 @@ def predict(args):
     where = ["path"] + (["start"] if args.window is not None else [])
     if args.format == "json":
         json.dump([{k: row.get(k) for k in where + ["label", "probabilities", "silent",
-                                                     "error"]} for row in rows],
+                                                     "truncated", "error"]}
+                   for row in rows],
                   sys.stdout, indent=1)
         print()
     elif args.format == "csv":

@@ -3,6 +3,8 @@
 numpy, soundfile and soxr only: the exported-model runtime reads files with it.
 """
 
+import contextlib
+import contextvars
 import functools
 import math
 import os
@@ -17,7 +19,7 @@ import soxr
 from ..exceptions import AudioLoadError, TruncatedAudioWarning
 from . import _wav
 
-__all__ = ["AUDIO_EXTENSIONS", "load_audio"]
+__all__ = ["AUDIO_EXTENSIONS", "load_audio", "noting_truncation", "truncated"]
 
 #: File types sk_cry looks for in a folder (what libsndfile decodes).
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
@@ -155,6 +157,34 @@ def _frames_to_read(orig_sr, *, n_out, sr, max_bandwidth):
     return needed, needed + math.ceil(_FILTER_MARGIN * orig_sr / low)
 
 
+# the truncation notes of the reads in this thread (or task), when asked for:
+# warnings.catch_warnings swaps a process-wide hook, unsafe on reader threads
+_NOTES = contextvars.ContextVar("sk_cry_truncation_notes", default=None)
+
+
+@contextlib.contextmanager
+def noting_truncation():
+    """Collect, in a list, the message of every read cut short in this thread
+    while the context is open (the :class:`~sk_cry.TruncatedAudioWarning`
+    warnings, which are still issued), so that a file's record can say it was
+    truncated."""
+    notes = []
+    token = _NOTES.set(notes)
+    try:
+        yield notes
+    finally:
+        _NOTES.reset(token)
+
+
+def truncated(message):
+    """Issue a :class:`~sk_cry.TruncatedAudioWarning`, and note it where
+    :func:`noting_truncation` is open."""
+    notes = _NOTES.get()
+    if notes is not None:
+        notes.append(message)
+    warnings.warn(TruncatedAudioWarning(message), stacklevel=3)
+
+
 def _check_complete(path, read, *, strict):
     """Warn (or raise if ``strict``) when a file holds less than its header declares.
 
@@ -175,10 +205,9 @@ def _check_complete(path, read, *, strict):
                 f"({got / rate:.3f} s): {read.stopped_by}")
     if strict or got == 0:
         raise AudioLoadError(path, f"{what}; re-export or copy the file again")
-    warnings.warn(TruncatedAudioWarning(
-        f"{path}: {what}; the {missing} samples ({missing / rate:.3f} s) missing from "
-        "the part loaded are filled with silence. Re-export or copy the file again, "
-        "or pass strict=True to refuse truncated files"), stacklevel=2)
+    truncated(f"{path}: {what}; the {missing} samples ({missing / rate:.3f} s) missing "
+              "from the part loaded are filled with silence. Re-export or copy the "
+              "file again, or pass strict=True to refuse truncated files")
 
 
 # What a reader got from the start of a file: ``y`` (mono samples), the file's

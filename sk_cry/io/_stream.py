@@ -2,14 +2,13 @@
 into overlapping windows without ever holding the whole recording."""
 
 import os
-import warnings
 
 import numpy as np
 import soundfile as sf
 import soxr
 
 from ..core import MAX_WINDOWS, too_many_windows
-from ..exceptions import AudioLoadError, TruncatedAudioWarning
+from ..exceptions import AudioLoadError
 from ._decode import (
     _MAX_FLOAT_PEAK,
     _QUALITY,
@@ -17,6 +16,7 @@ from ._decode import (
     _checked_header,
     _open_regular,
     _sf_detail,
+    truncated,
 )
 
 __all__ = ["Windows", "cut_windows", "file_blocks", "resample_blocks"]
@@ -57,9 +57,8 @@ def file_blocks(path, block=_BLOCK):
                     try:
                         data = f.read(block, dtype="float32", always_2d=True)
                     except sf.LibsndfileError as exc:
-                        warnings.warn(TruncatedAudioWarning(
-                            f"{path}: the decoder stopped part way ({_sf_detail(exc)}); "
-                            "the audio before it is kept"))
+                        truncated(f"{path}: the decoder stopped part way "
+                                  f"({_sf_detail(exc)}); the audio before it is kept")
                         return
                     if not data.shape[0]:
                         return

@@ -57,7 +57,8 @@ def _loader_of(model):
     return loader
 
 
-def predict_files(model, paths, *, batch_size=256, n_jobs=None, class_names=None):
+def predict_files(model, paths, *, batch_size=256, n_jobs=None, class_names=None,
+                  strict=None):
     """Predict every file, one record each, in order: nothing dropped or guessed.
 
     Unlike ``model.predict``, which raises on the first file it cannot read
@@ -91,6 +92,10 @@ def predict_files(model, paths, *, batch_size=256, n_jobs=None, class_names=None
         Name of each class, in the order of ``model.classes_`` (e.g.
         ``data.target_names`` of :func:`~sk_cry.datasets.load_folder` when the
         model was fitted on integer targets); ``None`` uses ``str(class)``.
+    strict : bool or None, default=None
+        A file that holds less audio than its header declares: an ``error``
+        (True), or classified with ``truncated`` saying so (False); None: the
+        loader's own ``strict``.
 
     Returns
     -------
@@ -121,7 +126,8 @@ def predict_files(model, paths, *, batch_size=256, n_jobs=None, class_names=None
         raise ParameterError(f"class_names has {len(names)} names for {len(classes)} "
                              f"classes ({list(classes)})")
     params = dict(sr=loader.sr, duration=loader.duration,
-                  max_bandwidth=loader.max_bandwidth, strict=loader.strict)
+                  max_bandwidth=loader.max_bandwidth,
+                  strict=loader.strict if strict is None else bool(strict))
     rest = model[1:]  # the steps after the loader
     paths = [str(p) for p in paths]
     # Batches, not files, are the tasks: a worker reads and classifies a whole

@@ -154,14 +154,16 @@ class BundleModel:
         """The most probable class of each clip (see :meth:`predict_proba`)."""
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
-    def predict_files(self, paths):
+    def predict_files(self, paths, *, strict=False):
         """One :class:`FilePrediction` per path, in order, as
         :func:`sk_cry.predict_files` gives for a pipeline: a file that cannot be
         read is a record with its ``error``, a clip below -60 dBFS one with
-        ``silent=True``; every other file is classified (its first ``duration``
-        seconds)."""
+        ``silent=True``, a file that holds less than its header declares one
+        with ``truncated`` (an ``error`` with ``strict=True``); every other
+        file is classified (its first ``duration`` seconds)."""
         paths = [str(p) for p in paths]
-        params = dict(sr=self.sr, duration=self.duration, max_bandwidth=self.max_bandwidth)
+        params = dict(sr=self.sr, duration=self.duration, max_bandwidth=self.max_bandwidth,
+                      strict=bool(strict))
         return [record for i in range(0, len(paths), _BATCH)
                 for record in file_predictions(
                     paths[i:i + _BATCH], [load_or_error(p, **params)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..exceptions import ParameterError, SkCryError
-from ..io import Windows, cut_windows, load_audio
+from ..io import Windows, cut_windows, load_audio, noting_truncation
 
 __all__ = ["SILENCE_DBFS", "FilePrediction", "Recording", "Window", "classify_windows",
            "file_predictions", "is_silent", "load_or_error", "on_frame_grid",
@@ -43,6 +43,9 @@ class FilePrediction:
     silent : bool
         True when the clip's peak is below ``SILENCE_DBFS`` (-60 dBFS): not
         classified, since any class would be a guess.
+    truncated : str or None
+        Why the file held less audio than its header declared (it was read as
+        far as it goes, the rest padded with silence), or None.
     """
 
     path: str
@@ -50,6 +53,7 @@ class FilePrediction:
     probabilities: dict = field(default=None)
     error: str = None
     silent: bool = False
+    truncated: str = None
 
 
 def _by_name(names, row):
@@ -57,31 +61,34 @@ def _by_name(names, row):
 
 
 def load_or_error(path, **params):
-    """:func:`~sk_cry.io.load_audio` of ``path``, or the ``SkCryError`` that says
-    why it cannot be read."""
-    try:
-        return load_audio(path, **params)
-    except SkCryError as exc:
-        return exc
+    """``(waveform or error, truncated)``: :func:`~sk_cry.io.load_audio` of
+    ``path`` or the ``SkCryError`` that says why it cannot be read, and the
+    note of a read cut short (None if it was not)."""
+    with noting_truncation() as notes:
+        try:
+            wave = load_audio(path, **params)
+        except SkCryError as exc:
+            wave = exc
+    return wave, "; ".join(notes) or None
 
 
 def file_predictions(paths, loaded, proba, classes, names=None):
     """One :class:`FilePrediction` per path, in order.
 
-    ``loaded[i]`` is the waveform of ``paths[i]`` or the error that stopped it
-    (:func:`load_or_error`); ``proba`` maps the stacked waveforms that are not
+    ``loaded[i]`` is :func:`load_or_error`'s ``(waveform or error, truncated)``
+    for ``paths[i]``; ``proba`` maps the stacked waveforms that are not
     silent to probabilities in the order of ``classes``; ``names`` (default
     ``str`` of each class) key the probabilities.
     """
     names = [str(c) for c in classes] if names is None else list(names)
     records, waves, rows = [], [], []
-    for path, wave in zip(paths, loaded):
+    for path, (wave, cut) in zip(paths, loaded):
         if isinstance(wave, SkCryError):
             records.append(FilePrediction(path, error=f"{type(wave).__name__}: {wave}"))
         elif is_silent(wave):
-            records.append(FilePrediction(path, silent=True))
+            records.append(FilePrediction(path, silent=True, truncated=cut))
         else:
-            records.append(FilePrediction(path))
+            records.append(FilePrediction(path, truncated=cut))
             waves.append(wave)
             rows.append(len(records) - 1)
     if waves:
@@ -137,6 +144,9 @@ class Recording:
     error : str or None
         ``"<ExceptionType>: <message>"`` for a file that could not be read (no
         windows then).
+    truncated : str or None
+        Why the decoder stopped before the end of the file (the audio before it
+        was classified), or None.
     """
 
     path: str
@@ -147,6 +157,7 @@ class Recording:
     padded: bool = False
     silent: bool = False
     error: str = None
+    truncated: str = None
 
 
 def check_windowing(window, hop, duration, *, frame):
@@ -223,10 +234,13 @@ def classify_windows(path, proba, classes, *, sr, duration, window, hop,
     reader = Windows(path, sr=sr, window=window, hop=hop, max_bandwidth=max_bandwidth,
                      batch=batch)
     try:
-        record.windows = list(_records(reader, proba, classes, int(round(sr * duration))))
+        with noting_truncation() as notes:
+            record.windows = list(_records(reader, proba, classes,
+                                           int(round(sr * duration))))
     except SkCryError as exc:
         record.error = f"{type(exc).__name__}: {exc}"
         return record
+    record.truncated = "; ".join(notes) or None
     record.duration, record.padded = reader.duration, reader.padded
     heard = [w for w in record.windows if not w.silent]
     if heard:
