@@ -287,7 +287,7 @@ def _overlap_findings(split, paths, groups, dupe_pairs):
                 findings.append(Finding(
                     "group_overlap", "critical",
                     f"{tag}{len(shared)} group(s) on both sides of the split, e.g. "
-                    f"{shared[0]!r}; split by group (GroupKFold, StratifiedGroupKFold)",
+                    f"{str(shared[0])!r}; split by group (GroupKFold, StratifiedGroupKFold)",
                     files))
         in_train, in_test = set(train.tolist()), set(test.tolist())
         for i, j in dupe_pairs:

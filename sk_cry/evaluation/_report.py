@@ -61,6 +61,8 @@ def write_report(path, *, title, audit, results, examples, sr):
 
     Parameters
     ----------
+    path : str or path-like
+        The HTML file to write (self-contained: figures inlined).
     title : str
     audit : AuditReport
     results : dict of str -> EvaluationResult

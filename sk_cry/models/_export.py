@@ -80,7 +80,7 @@ def export(pipeline, path, *, detection=None):
     ``.npy`` arrays; a manifest with the format version, the sk_cry version and
     the SHA-256 of every member. Load it with
     :func:`sk_cry.runtime.load`, which needs only numpy, soundfile, soxr and
-    ``ai_edge_litert`` (``pip install "sk-cry[runtime]"``) and gives the
+    ``ai_edge_litert`` (``pip install sk-cry``, no extra) and gives the
     pipeline's probabilities to about 1e-6.
 
     Parameters

@@ -39,6 +39,8 @@ from ..exceptions import ModelFileError
 __all__ = ["FORMAT_VERSION", "read_bundle", "write_bundle"]
 
 FORMAT = "sk_cry-bundle"
+#: The bundle format this sk_cry writes (2: a model ``kind``, CNN or SVM, and
+#: ``model_sha256``); it reads versions 1 and 2.
 FORMAT_VERSION = 2
 _READS = (1, 2)  # the format versions this sk_cry loads
 _NETWORK, _MODEL, _MANIFEST = "network.tflite", "model.json", "manifest.json"
