@@ -28,8 +28,6 @@ window at which the live tracker announces its event.
 """
 
 import argparse
-import csv
-import itertools
 import json
 import sys
 import tempfile
@@ -59,6 +57,16 @@ def candidates(window, epochs):
     return {f"svm-{window:g}s": sk_cry.make_svm_pipeline(duration=window),
             f"cnn-{window:g}s": sk_cry.make_cnn_pipeline(duration=window, epochs=epochs,
                                                          random_state=0)}
+
+
+def sides(cry_idx, cry_folds, groups, group_folds, k):
+    """``(train, test)``: each a ``(cry indices, background groups)`` pair, fold
+    ``k`` the test side."""
+    def side(keep):
+        return ([c for c, f in zip(cry_idx, cry_folds) if keep(f)],
+                [g for g, f in zip(groups, group_folds) if keep(f)])
+
+    return side(lambda f: f != k), side(lambda f: f == k)
 
 
 def deal(items, n_folds, rng):
@@ -190,10 +198,7 @@ def select(src, cry_idx, groups, tag, args, rng):
     inner_cry, inner_grp = deal(cry_idx, 3, rng), deal(groups, 3, rng)
     aucs, nights = {}, {}
     for k in range(3):
-        tr = ([c for c, f in zip(cry_idx, inner_cry) if f != k],
-              [g for g, f in zip(groups, inner_grp) if f != k])
-        va = ([c for c, f in zip(cry_idx, inner_cry) if f == k],
-              [g for g, f in zip(groups, inner_grp) if f == k])
+        tr, va = sides(cry_idx, inner_cry, groups, inner_grp, k)
         night = src.night(f"{tag}-in{k}", *va, args.inner_night_minutes)
         for window in WINDOWS:
             train = src.windows(f"{tag}-in{k}-tr", *tr, window)
@@ -235,10 +240,7 @@ def main(argv=None):
     rows, picks, night_scores, window_rows = {}, [], [], []
     start = time.perf_counter()
     for k in range(args.folds):
-        tr = ([i for i, f in enumerate(outer_cry) if f != k],
-              [g for g, f in zip(src.groups, outer_grp) if f != k])
-        te = ([i for i, f in enumerate(outer_cry) if f == k],
-              [g for g, f in zip(src.groups, outer_grp) if f == k])
+        tr, te = sides(range(len(cries)), outer_cry, src.groups, outer_grp, k)
         name, window, rules, inner, inner_night = select(src, *tr, f"o{k}", args, rng)
         picks.append(dict(name=name, rules=rules, inner_auc=inner,
                           inner_night=inner_night))

@@ -224,12 +224,12 @@ def main(argv=None):
         return "n/a" if value is None else f"{value:.0f}"
 
     refuse = np.median(refusals) * 1000
-    print(f"\n| limits (defaults: 20 MB, 600 s of audio, 2 decoded at once) | |")
+    print("\n| limits (defaults: 20 MB, 600 s of audio, 2 decoded at once) | |")
     print("|---|---|")
     print(f"| server RSS before the burst (MB) | {mb(rss_before)} |")
     print(f"| peak RSS, {args.burst} concurrent {burst_seconds}-s WAV uploads of "
           f"{len(big) / 1e6:.1f} MB (MB) | {mb(rss_peak)} |")
-    print(f"| their answers, wall time | "
+    print("| their answers, wall time | "
           + ", ".join(f"{burst.count(c)} x {c}" for c in sorted(set(burst)))
           + f", {burst_s:.1f} s |")
     print(f"| 413 to an hour of silence in a {hour_kb:.0f}-KB FLAC, "

@@ -196,7 +196,7 @@ def test_format_version_1_bundles_still_load(binary, tmp_path):
     pipe, bundle, paths = binary
     with zipfile.ZipFile(bundle) as archive:
         members = {n: archive.read(n) for n in archive.namelist()}
-    manifest = json.loads(members.pop("manifest.json"))
+    members.pop("manifest.json")  # a version-1 one is written below
     model = json.loads(members["model.json"])
     del model["kind"]  # what sk_cry 0.1.0 wrote
     members["model.json"] = json.dumps(model).encode()

@@ -7,7 +7,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,6 +18,8 @@ import soundfile as sf
 import sk_cry
 from sk_cry import runtime
 from sk_cry.datasets import make_cries
+
+from _serving import start_server
 
 pytest.importorskip("starlette", reason="the service needs the serve extra")
 from starlette.testclient import TestClient  # noqa: E402
@@ -91,31 +92,13 @@ def test_refusals_keep_the_service_serving(served):
     assert page.status_code == 200 and 'id="record"' in page.text
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(served):
     """``sk-cry serve`` on a loopback port, as a user starts it."""
     _, bundle, _, _ = served
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sk_cry", "serve", str(bundle), "--port", str(port),
-         "--max-upload", "400000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=1)
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if process.poll() is not None:
-                pytest.fail(process.stderr.read())
-            time.sleep(0.1)
-    yield url, process
+    port, process = start_server(bundle, "--max-upload", "400000",
+                                 stderr=subprocess.PIPE)
+    yield f"http://127.0.0.1:{port}", process
     process.terminate()
     process.wait(timeout=10)
 

@@ -25,6 +25,8 @@ from sk_cry import runtime
 from sk_cry.datasets import make_cries
 from sk_cry.exceptions import ParameterError
 
+from _serving import start_server
+
 pytest.importorskip("starlette", reason="the service needs the serve extra")
 from starlette.testclient import TestClient  # noqa: E402
 
@@ -220,33 +222,15 @@ def test_requests_decoded_at_once_are_bounded(served):
 
 # -- the real server ---------------------------------------------------------
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(served, tmp_path_factory):
     """``sk-cry serve`` on a loopback port, decoding one request at a time; its
     stderr goes to a file the tests read."""
     _, bundle, _, _ = served
-    port = _free_port()
     log = tmp_path_factory.mktemp("server") / "stderr.txt"
     with open(log, "w") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sk_cry", "serve", str(bundle), "--port", str(port),
-             "--max-concurrent", "1", "--max-seconds", "120"],
-            stdout=subprocess.DEVNULL, stderr=err)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=1)
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if process.poll() is not None:
-                pytest.fail(log.read_text())
-            time.sleep(0.1)
+        port, process = start_server(bundle, "--max-concurrent", "1",
+                                     "--max-seconds", "120", stderr=err, log=log)
     yield port, process, log
     process.terminate()
     process.wait(timeout=10)
