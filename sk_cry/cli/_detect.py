@@ -6,7 +6,7 @@ import csv
 import json
 import sys
 
-__all__ = ["add_detect", "detect", "event_line", "load_detector"]
+__all__ = ["add_detect", "detect", "detection_settings", "event_line", "load_detector"]
 
 
 def add_detect(sub, command):
@@ -26,6 +26,8 @@ def add_detect(sub, command):
     p.add_argument("--threshold", type=float, default=None,
                    help="probability at which a window votes cry (default: the "
                    "detector's)")
+    p.add_argument("--settings", default=None, help="event rules for this detector "
+                   "written by sk-cry calibrate (--hop and --threshold still win)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(func=detect)
     return p
@@ -43,18 +45,35 @@ def load_detector(path):
     return _load_model(path)
 
 
-def _rules(model, kind, args):
-    """The detector's own rules (a bundle's), with ``--threshold`` applied."""
-    if args.threshold is None:
-        return None
+def detection_settings(model, kind, args):
+    """``(hop, rules)``: ``--settings`` (a bundle's calibration), else the
+    detector's own; ``--hop`` and ``--threshold`` applied (None: the model's)."""
+    from ..exceptions import ParameterError
+
+    hop, rules = getattr(args, "hop", None), None
+    if getattr(args, "settings", None) is not None:
+        if kind != "bundle":
+            raise ParameterError("--settings holds a bundle's calibration: export the "
+                                 "detector (sk-cry export) and calibrate that")
+        from ..runtime import read_settings
+
+        saved_hop, rules = read_settings(args.settings, model)
+        hop = saved_hop if hop is None else hop
+    if getattr(args, "threshold", None) is None:
+        return hop, rules
     from ..core import EventRules
 
-    rules = dict(model.detection.get("rules") or {}) if kind == "bundle" else {}
+    if rules is not None:
+        rules = rules.to_dict()
+    elif kind == "bundle":
+        rules = dict(model.detection.get("rules") or {})
+    else:
+        rules = {}
     release = rules.get("release")
     rules["threshold"] = args.threshold
     if release is not None and release > args.threshold:
         rules["release"] = args.threshold
-    return EventRules.from_dict(rules)
+    return hop, EventRules.from_dict(rules)
 
 
 def event_line(kind, event, at=None):
@@ -75,16 +94,16 @@ def detect(args):
     try:
         model, kind = load_detector(args.model)
         reason = None if args.reason is None else _load_model(args.reason)[0]
-        rules = _rules(model, kind, args)
+        hop, rules = detection_settings(model, kind, args)
         paths = _audio_files(args.paths)
         if not paths:
             return _error("detect", f"no audio files in {' '.join(args.paths)}")
         if kind == "bundle":
-            found = model.detect(paths, hop=args.hop, rules=rules, reason=reason)
+            found = model.detect(paths, hop=hop, rules=rules, reason=reason)
         else:
             from ..models import detect as detect_pipeline
 
-            found = detect_pipeline(model, paths, hop=args.hop, rules=rules,
+            found = detect_pipeline(model, paths, hop=hop, rules=rules,
                                     reason=reason)
     except (SkCryError, OSError) as exc:
         return _error("detect", exc)

@@ -8,7 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from ._detect import add_detect, event_line, load_detector
+from ._detect import add_detect, detection_settings, event_line, load_detector
+from ._monitor import add_calibrate, add_monitor
 from ._quiet import native_logs_filtered
 from ._workflow import evaluate_folder, export_model, predict, serve, train
 
@@ -114,13 +115,15 @@ def listen(args):
     from ..exceptions import SkCryError
     from ..runtime import load, microphone, played
 
-    events = args.events or args.reason is not None or args.bundle is None
+    events = args.events or args.reason is not None or args.bundle is None \
+        or args.settings is not None
     try:
         model = load_detector(None)[0] if args.bundle is None else load(args.bundle)
         reason = None if args.reason is None else load(args.reason)
         window = model.duration if events else (args.window or model.duration)
-        hop = args.hop or (model.detection.get("hop", window / 4) if events
-                           else window / 2)
+        hop, rules = detection_settings(model, "bundle", args) if events else (None, None)
+        hop = hop or args.hop or (model.detection.get("hop", window / 4) if events
+                                  else window / 2)
         source = (played(args.file, speed=args.speed) if args.file
                   else microphone(args.device, block=min(hop, 0.25)))
         names = [str(c) for c in model.classes_]
@@ -129,7 +132,8 @@ def listen(args):
               f"{window:g}-s windows every {hop:g} s, {what} (Ctrl-C stops)",
               flush=True)
         if events:
-            for kind, event in model.listen_events(source, hop=hop, reason=reason):
+            for kind, event in model.listen_events(source, hop=hop, rules=rules,
+                                                   reason=reason):
                 print(event_line(kind, event), flush=True)
             return 0
         for w in model.listen(source, window=args.window, hop=args.hop):
@@ -216,6 +220,8 @@ def main(argv=None):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=predict)
     add_detect(sub, command)
+    add_monitor(sub, command)
+    add_calibrate(sub, command)
 
     p = command("evaluate", "audit a folder, then cross-validate each model (grouped, "
                 "against chance) and write a self-contained HTML report (exit status "
@@ -282,6 +288,8 @@ def main(argv=None):
                    "detection settings, instead of one per window")
     p.add_argument("--reason", default=None, help="a reason bundle that labels each "
                    "event (implies --events)")
+    p.add_argument("--settings", default=None, help="event rules written by sk-cry "
+                   "calibrate (implies --events)")
     p.add_argument("--device", default=None,
                    help="input device, number or name (python -m sounddevice lists "
                    "them; default: the system's)")

@@ -186,7 +186,8 @@ def predict_windows(model, paths, *, window=None, hop=None):
                              max_bandwidth=loader.max_bandwidth) for p in paths]
 
 
-def detect(model, paths, *, hop=None, rules=None, reason=None, positive=None):
+def detect(model, paths, *, hop=None, rules=None, reason=None, positive=None,
+           windows=False):
     """Find cry events in recordings of any length with a fitted detector pipeline.
 
     The events of :meth:`sk_cry.runtime.BundleModel.detect`, by the same rules,
@@ -210,6 +211,8 @@ def detect(model, paths, *, hop=None, rules=None, reason=None, positive=None):
         A reason model at the same sample rate: each event gets its mean
         probabilities over the event's windows.
     positive : str or None, default=None
+    windows : bool, default=False
+        Keep every window's start and probability in each record's ``windows``.
 
     Returns
     -------
@@ -239,5 +242,6 @@ def detect(model, paths, *, hop=None, rules=None, reason=None, positive=None):
                          max_bandwidth=loader.max_bandwidth)
         records.append(detect_windows(
             path, window_probabilities(reader, rest.predict_proba, column), rules,
-            window=window, reason=reason, stats=lambda: reader.duration))
+            window=window, reason=reason, stats=lambda: reader.duration,
+            keep_windows=windows))
     return records

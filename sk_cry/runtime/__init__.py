@@ -23,6 +23,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
                  "positive_column", "window_probabilities"],
     "._default": ["default_detector", "DEFAULT_DETECTOR"],
     "._bundle": ["FORMAT_VERSION", "write_bundle"],
+    "._settings": ["read_settings", "write_settings"],
     "._records": ["SILENCE_DBFS", "FilePrediction", "Recording", "Window",
                   "check_windowing", "classify_windows", "file_predictions",
                   "load_or_error", "on_frame_grid"]})

@@ -34,17 +34,26 @@ class Detection:
     error : str or None
         ``"<ExceptionType>: <message>"`` for a file that could not be read (no
         events then).
+    windows : list of (float, float or None), or None
+        With ``windows=True``: each window's start (seconds) and probability of
+        a cry (None: silent), in order.
     """
 
     path: str
     duration: float = None
     events: list = field(default_factory=list)
     error: str = None
+    windows: list = None
 
     def to_dict(self):
-        """JSON-able: ``{path, duration, events: [...], error}``."""
-        return {"path": self.path, "duration": self.duration,
-                "events": [e.to_dict() for e in self.events], "error": self.error}
+        """JSON-able: ``{path, duration, events: [...], error}``, and
+        ``windows: [[start, probability or null], ...]`` when they were kept."""
+        out = {"path": self.path, "duration": self.duration,
+               "events": [e.to_dict() for e in self.events], "error": self.error}
+        if self.windows is not None:
+            out["windows"] = [[float(s), None if p is None else float(p)]
+                              for s, p in self.windows]
+        return out
 
 
 def positive_column(classes, positive=None):
@@ -86,33 +95,40 @@ class ReasonModel:
         return dict(zip(self.names, map(float, self.model.predict_proba(clip)[0])))
 
 
-def track(windows, rules, *, window, reason=None):
+def track(windows, rules, *, window, reason=None, on_window=None):
     """Feed ``(start, probability, wave)`` windows to an :class:`EventTracker`
     and yield its ``("start" | "end", Event)`` updates, as they happen.
 
     ``probability`` is None for a silent window; ``reason`` (a
     :class:`ReasonModel`) hears every window whose probability keeps an event
-    open (at or above ``rules.release``). Returns the tracker, whose
+    open (at or above ``rules.release``); ``on_window(start, probability)`` is
+    called for every window before its updates. Returns the tracker, whose
     ``finish`` the caller calls with the recording's duration.
     """
     tracker = EventTracker(rules, window=window)
     release = rules.threshold if rules.release is None else rules.release
     for start, p, wave in windows:
+        if on_window is not None:
+            on_window(start, p)
         reasons = reason(wave) if reason is not None and p is not None and \
             p >= release else None
         yield from tracker.push(start, p, reasons)
     return tracker
 
 
-def detect_windows(path, windows, rules, *, window, reason=None, stats=None):
+def detect_windows(path, windows, rules, *, window, reason=None, stats=None,
+                   keep_windows=False):
     """A :class:`Detection` of one recording from its windows.
 
     ``windows`` yields ``(start, probability, wave)``; ``stats()`` gives the
     recording's duration once they are exhausted. A file that cannot be read
-    (an ``SkCryError`` from ``windows``) is a record with its ``error``.
+    (an ``SkCryError`` from ``windows``) is a record with its ``error``. With
+    ``keep_windows`` the record holds every window's start and probability.
     """
-    record = Detection(os.fspath(path))
-    updates = track(windows, rules, window=window, reason=reason)
+    record = Detection(os.fspath(path), windows=[] if keep_windows else None)
+    seen = None if record.windows is None else \
+        (lambda start, p: record.windows.append((float(start), p)))
+    updates = track(windows, rules, window=window, reason=reason, on_window=seen)
     try:
         while True:
             kind, event = next(updates)

@@ -223,7 +223,8 @@ class BundleModel:
             yield start, p, wave
         stats["duration"] = frames.duration
 
-    def detect(self, paths, *, hop=None, rules=None, reason=None, positive=None):
+    def detect(self, paths, *, hop=None, rules=None, reason=None, positive=None,
+               windows=False):
         """Find cry events in recordings of any length.
 
         Each file is read in blocks; windows of the model's ``duration`` start
@@ -250,6 +251,10 @@ class BundleModel:
         positive : str or None, default=None
             The class that means crying: ``"cry"`` if the model has it, else its
             last class.
+        windows : bool, default=False
+            Keep every window's start and probability in each record's
+            ``windows`` (the probability over time, e.g. to plot or to
+            calibrate the rules).
 
         Returns
         -------
@@ -266,9 +271,9 @@ class BundleModel:
         [(612.0, 631.5, 0.98)]
         """
         hop, rules, reason, column = self._settings(hop, rules, reason, positive)
-        return [self._detect_one(p, hop, rules, reason, column) for p in paths]
+        return [self._detect_one(p, hop, rules, reason, column, windows) for p in paths]
 
-    def _detect_one(self, path, hop, rules, reason, column):
+    def _detect_one(self, path, hop, rules, reason, column, windows):
         try:
             rate, blocks = file_blocks(path)
         except SkCryError as exc:
@@ -277,14 +282,14 @@ class BundleModel:
         stats = {}
         record = detect_windows(path, self._scored(blocks, hop, column, stats), rules,
                                 window=self.duration, reason=reason,
-                                stats=lambda: stats["duration"])
+                                stats=lambda: stats["duration"], keep_windows=windows)
         if record.error is None and not record.duration:
             error = AudioLoadError(path, "holds no samples (empty audio)")
             record.error = f"{type(error).__name__}: {error}"
         return record
 
     def listen_events(self, source=None, *, hop=None, rules=None, reason=None,
-                      positive=None):
+                      positive=None, on_window=None):
         """Cry events in live audio, as they start and end.
 
         The same windows, rules and events as :meth:`detect` gives for a
@@ -296,6 +301,9 @@ class BundleModel:
             As in :meth:`listen`.
         hop, rules, reason, positive :
             As in :meth:`detect`.
+        on_window : callable or None, default=None
+            Called as ``on_window(start, probability)`` for every window
+            (probability None when silent), before the updates it causes.
 
         Yields
         ------
@@ -310,7 +318,7 @@ class BundleModel:
         blocks = resample_blocks(blocks, rate, self.sr, self.max_bandwidth)
         stats = {}
         updates = track(self._scored(blocks, hop, column, stats), rules,
-                        window=self.duration, reason=reason)
+                        window=self.duration, reason=reason, on_window=on_window)
         try:
             while True:
                 yield next(updates)
