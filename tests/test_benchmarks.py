@@ -1,9 +1,12 @@
 """Smoke runs of the benchmark scripts on tiny synthetic input, so they cannot rot."""
 
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -140,3 +143,9 @@ def test_shared_frames_smoke():
     out = _smoke("shared_frames.py")
     assert "| seconds |" in out.stdout and "frames shared (`detect`)" in out.stdout
     assert "the same 1 events" in out.stdout
+
+
+@pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs Debian's mosquitto")
+def test_monitor_smoke():
+    out = _smoke("monitor.py")
+    assert "MQTT subscriber" in out.stdout and "open files" in out.stdout

@@ -4,22 +4,14 @@ a generated night, live events equal to batch ones, errors as records."""
 import numpy as np
 import pytest
 import soundfile as sf
+from _detector import SR, svm_detector
+from _detector import night as write_night
+from _detector import noise as _noise
 
 import sk_cry
 from sk_cry import ParameterError, runtime
 from sk_cry.core import FrameWindows, MelSpectrum, hann_window, log_power
 from sk_cry.datasets import make_cries
-
-SR = 16000
-
-
-def _noise(rng, n, level=0.02):
-    """Background: low-passed noise and a hum, stationary."""
-    white = rng.standard_normal(n).astype(np.float32)
-    low = np.convolve(white, np.ones(8) / 8, mode="same")
-    tone = np.sin(2 * np.pi * rng.uniform(80, 300) * np.arange(n) / SR)
-    x = low / (np.abs(low).max() + 1e-9) + 0.3 * tone
-    return (level * x / np.abs(x).max()).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +34,8 @@ def detector(tmp_path_factory):
 @pytest.fixture(scope="module")
 def night(tmp_path_factory):
     """90 s of background with three 4-s cries planted at known times."""
-    rng = np.random.default_rng(1)
-    x = _noise(rng, 90 * SR, level=0.05)
-    cries, _ = make_cries(3, duration=4.0, noise=0.0, random_state=7)
-    onsets = [15.0, 42.5, 70.0]
-    for onset, cry in zip(onsets, cries):
-        start = int(onset * SR)
-        x[start:start + cry.size] += 0.5 * cry
     path = tmp_path_factory.mktemp("night") / "night.wav"
-    sf.write(path, x, SR, subtype="PCM_16")
-    return path, onsets
+    return path, write_night(path)
 
 
 def test_shared_frames_equal_the_frames_of_the_window_as_a_clip():
@@ -236,14 +220,7 @@ def test_cli_listen_reports_events_as_they_start_and_end(detector_bundle, night)
 
 def test_an_exported_svm_detects_as_its_pipeline(night, tmp_path):
     path, onsets = night
-    rng = np.random.default_rng(0)
-    cries, _ = make_cries(40, duration=2.0, noise=0.0, random_state=0)
-    cries = cries * 0.3 + np.stack([_noise(rng, 2 * SR) for _ in range(40)])
-    background = np.stack([_noise(rng, 2 * SR, level=rng.uniform(0.01, 0.3))
-                           for _ in range(40)])
-    svm = sk_cry.make_svm_pipeline(duration=2.0).fit(
-        np.concatenate([cries, background]), np.array(["cry"] * 40 + ["background"] * 40))
-    sk_cry.export(svm, tmp_path / "svm.skcry-bundle", detection={"hop": 0.5})
+    svm = svm_detector(tmp_path / "svm.skcry-bundle")
     model = runtime.load(tmp_path / "svm.skcry-bundle")
     (found,) = model.detect([path])
     (same,) = sk_cry.detect(svm, [path], hop=0.5)

@@ -14,9 +14,9 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
-
 from _broker import Mosquitto, Subscriber, have_mosquitto
 from _detector import SR, night, noise, svm_detector
+
 from sk_cry import ParameterError, runtime
 from sk_cry.monitor import ClipRecorder, Monitor, WebhookSink, calibrate, redacted
 
@@ -61,7 +61,8 @@ def test_each_event_is_a_start_and_an_end_with_one_id(detector, recording):
     for (start, end), event, onset in zip(zip(documents[0::2], documents[1::2]),
                                           batch.events, onsets):
         assert start["start"] == end["start"] == pytest.approx(event.start, abs=1e-3)
-        assert end["end"] == pytest.approx(event.end, abs=1e-3) and abs(event.start - onset) < 2
+        assert end["end"] == pytest.approx(event.end, abs=1e-3)
+        assert abs(event.start - onset) < 2
         assert start["ended_at"] is None and end["ended_at"] > end["started_at"]
         assert end["model"] == model.sha256 and end["source"] == "night.wav"
 
@@ -225,7 +226,8 @@ def test_home_assistant_gets_discovery_states_and_availability(detector, recordi
                               "Nursery", "--json")
         assert code == 0, err
         base = "sk_cry/nursery"
-        assert listener.wait_for(lambda s: s.on(f"{base}/availability")[-1:] == ["offline"])
+        assert listener.wait_for(
+            lambda s: s.on(f"{base}/availability")[-1:] == ["offline"])
         (config,) = map(json.loads, listener.on(
             "homeassistant/binary_sensor/nursery/crying/config"))
         assert config["name"] == "Baby crying" and config["device_class"] == "sound"
@@ -386,6 +388,7 @@ def test_calibration_keeps_the_rooms_false_alarms_under_the_goal(detector, recor
     detect = subprocess.run([sys.executable, "-m", "sk_cry", "detect", *room, "--model",
                              detector, "--settings", tmp_path / "room.json", "--format",
                              "json"], capture_output=True, text=True, timeout=120)
-    assert detect.returncode == 0 and all(not r["events"] for r in json.loads(detect.stdout))
+    assert detect.returncode == 0
+    assert all(not r["events"] for r in json.loads(detect.stdout))
     with pytest.raises(ParameterError, match="calibrated for the model"):
         runtime.read_settings(tmp_path / "room.json", runtime.default_detector())

@@ -76,14 +76,18 @@ def detection_settings(model, kind, args):
     return hop, EventRules.from_dict(rules)
 
 
-def event_line(kind, event, at=None):
-    """One line for a live event update (``sk-cry listen --events``)."""
+def event_line(kind, event, event_id=None):
+    """One line for a live event update (``sk-cry listen --events``, ``sk-cry
+    monitor``): ``kind`` "start" or "end", ``event`` an Event or an event
+    document (``sk_cry.monitor.event_document``)."""
+    e = event if isinstance(event, dict) else event.to_dict()
+    tag = "" if event_id is None else f"  id {event_id}"
     if kind == "start":
-        return f"{event.start:8.1f} s  cry started (p {event.peak:.2f})"
-    reason = "" if event.reason is None else \
-        f", reason {event.reason} ({event.reason_probabilities[event.reason]:.2f})"
-    return (f"{event.end:8.1f} s  cry ended: {event.start:.1f}-{event.end:.1f} s, "
-            f"peak {event.peak:.2f}, mean {event.mean:.2f}{reason}")
+        return f"{e['start']:8.1f} s  cry started (p {e['peak']:.2f}){tag}"
+    reason = "" if e["reason"] is None else \
+        f", reason {e['reason']} ({e['reason_probabilities'][e['reason']]:.2f})"
+    return (f"{e['end']:8.1f} s  cry ended: {e['start']:.1f}-{e['end']:.1f} s, "
+            f"peak {e['peak']:.2f}, mean {e['mean']:.2f}{reason}{tag}")
 
 
 def detect(args):

@@ -172,22 +172,12 @@ def _detector(args):
     return model, reason, hop, rules
 
 
-def event_text(document):
-    """The stdout line of an event document."""
-    if document["type"] == "start":
-        return (f"{document['start']:8.1f} s  cry started (p {document['peak']:.2f})"
-                f"  id {document['id']}")
-    reason = "" if document["reason"] is None else f", reason {document['reason']}"
-    return (f"{document['end']:8.1f} s  cry ended: {document['start']:.1f}-"
-            f"{document['end']:.1f} s, peak {document['peak']:.2f}, mean "
-            f"{document['mean']:.2f}{reason}  id {document['id']}")
-
-
 def monitor(args):
     """Listen and send every cry event to the sinks the options name."""
     from ..exceptions import SkCryError
     from ..monitor import ClipRecorder, Monitor, MQTTSink, WebhookSink, redacted
     from ..runtime import microphone, played
+    from ._detect import event_line
 
     logging.basicConfig(level=logging.INFO, format="sk-cry monitor: %(message)s",
                         stream=sys.stderr)
@@ -231,7 +221,8 @@ def monitor(args):
     try:
         for document in watch.run(source):
             events += document["type"] == "end"
-            print(json.dumps(document) if args.json else event_text(document), flush=True)
+            print(json.dumps(document) if args.json
+                  else event_line(document["type"], document, document["id"]), flush=True)
     except KeyboardInterrupt:
         pass
     except SkCryError as exc:
@@ -270,8 +261,9 @@ def calibrate(args):
           f"false alarms per hour by rules tried:")
     print(f"  {'threshold':>9} {'release':>7} {'min s':>6} {'events':>6} {'per hour':>8}")
     for row in result.table[-8:]:
-        print(f"  {row['threshold']:9.3f} {row['release']:7.3f} {row['min_duration']:6.1f}"
-              f" {row['events']:6d} {row['false_alarms_per_hour']:8.2f}")
+        print(f"  {row['threshold']:9.3f} {row['release']:7.3f} "
+              f"{row['min_duration']:6.1f} {row['events']:6d} "
+              f"{row['false_alarms_per_hour']:8.2f}")
     if result.hours < 1:
         print(f"sk-cry calibrate: warning: {result.hours * 60:.0f} min of background "
               f"measures false alarms in steps of {1 / result.hours:.1f} per hour; "

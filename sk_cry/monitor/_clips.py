@@ -152,7 +152,8 @@ class ClipRecorder:
 
     def _rotate(self):
         """Remove the oldest clips (and their sidecars) past the bounds."""
-        clips = sorted(self.folder.glob(_PATTERN), key=lambda p: (p.stat().st_mtime, p.name))
+        clips = sorted(self.folder.glob(_PATTERN),
+                       key=lambda p: (p.stat().st_mtime, p.name))
         open_paths = {c.path for c in self._open.values()}
         clips = [p for p in clips if p not in open_paths]
         sizes = [p.stat().st_size + _size(p.with_suffix(".json")) for p in clips]

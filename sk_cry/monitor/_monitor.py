@@ -11,7 +11,8 @@ __all__ = ["Monitor", "event_document"]
 
 
 def _iso(seconds):
-    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds")
+    moment = datetime.fromtimestamp(seconds, timezone.utc)
+    return moment.isoformat(timespec="milliseconds")
 
 
 def event_document(kind, event, *, event_id, model, began, source=None):
@@ -46,7 +47,8 @@ def event_document(kind, event, *, event_id, model, began, source=None):
             "end": round(values["end"], 3), "started_at": _iso(began + values["start"]),
             "ended_at": _iso(began + values["end"]) if kind == "end" else None,
             "peak": round(values["peak"], 4), "mean": round(values["mean"], 4),
-            "reason": values["reason"], "reason_probabilities": values["reason_probabilities"],
+            "reason": values["reason"],
+            "reason_probabilities": values["reason_probabilities"],
             "model": model, "source": source}
 
 
