@@ -1,6 +1,7 @@
 """``sk-cry serve`` started as a user starts it, on a free loopback port, for the
-tests that need the real server."""
+tests that need the real server; the multipart forms and POSTs they send."""
 
+import json
 import socket
 import subprocess
 import sys
@@ -35,3 +36,26 @@ def start_server(bundle, *options, stderr, log=None):
             time.sleep(0.1)
     process.terminate()
     pytest.fail(f"sk-cry serve did not answer /health on port {port} within 30 s")
+
+
+def form(parts, boundary="sKcRy-7f3a", content_type="multipart/form-data"):
+    """A multipart body of ``(name, filename or None, data)`` parts, and its
+    Content-Type."""
+    body = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (
+            f'; filename="{filename}"' if filename is not None else "")
+        body += (f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+                 + data + b"\r\n")
+    return body + f"--{boundary}--\r\n".encode(), f"{content_type}; boundary={boundary}"
+
+
+def post(url, data, content_type=None):
+    """``(status, JSON answer)`` of a POST of ``data`` to ``url`` over HTTP."""
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)

@@ -1,8 +1,8 @@
-"""The service's limits: seconds of audio, requests decoded at once, a body that
-stalls, a client that goes away; uploads cut short or lying about their length;
-forms and content types as clients send them; and a seeded fuzz of damaged
-uploads against the real server, which must answer each one (never 500) within
-a bounded memory."""
+"""The service's limits, on /predict and /detect alike: seconds of audio,
+requests decoded at once, a body that stalls, a client that goes away; uploads
+cut short or lying about their length; forms and content types as clients send
+them; and a seeded fuzz of damaged uploads against the real server, which must
+answer each one (never 500) within a bounded memory."""
 
 import http.client
 import io
@@ -19,24 +19,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from _serving import form, start_server
 
 import sk_cry
 from sk_cry import runtime
 from sk_cry.datasets import make_cries
 from sk_cry.exceptions import ParameterError
 
-from _serving import start_server
+try:
+    from starlette.testclient import TestClient
+except ImportError:
+    pytest.skip("the service needs the serve extra: pip install 'sk-cry[serve]'",
+                allow_module_level=True)
 
-pytest.importorskip("starlette", reason="the service needs the serve extra")
-from starlette.testclient import TestClient  # noqa: E402
-
-from sk_cry.service import make_app  # noqa: E402
+from sk_cry.service import make_app
 
 SR = 16000
 # The real server's peak resident memory after the fuzz: measured 72 MB
 # (numpy, soundfile, soxr, LiteRT, uvicorn and a 2-s model) with 4 clients at
 # once; every upload streams to a file and 1 is decoded at a time.
 RSS_BOUND_MB = 200
+ROUTES = ["/predict", "/detect"]
 
 
 @pytest.fixture(scope="module")
@@ -58,18 +61,6 @@ def _encoded(y, format, sr=SR, subtype="PCM_16"):
     return out.getvalue()
 
 
-def _form(parts, boundary="sKcRy-7f3a", content_type="multipart/form-data"):
-    """A multipart body of ``(name, filename or None, data)`` parts, and its
-    Content-Type."""
-    body = b""
-    for name, filename, data in parts:
-        disposition = f'form-data; name="{name}"' + (
-            f'; filename="{filename}"' if filename is not None else "")
-        body += (f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
-                 + data + b"\r\n")
-    return body + f"--{boundary}--\r\n".encode(), f"{content_type}; boundary={boundary}"
-
-
 def _flac_total_samples(data, total):
     """FLAC bytes whose STREAMINFO declares ``total`` samples (0: unknown)."""
     data = bytearray(data)
@@ -83,15 +74,16 @@ def test_long_audio_is_refused_by_its_header_before_decoding(served):
     client = TestClient(make_app(model))
     hour = _encoded(np.zeros(SR * 3600, np.float32), "FLAC")
     assert len(hour) < 200_000  # an hour of silence: 180 KB
-    start = time.perf_counter()
-    answer = client.post("/predict", content=hour)
-    took = time.perf_counter() - start
-    assert answer.status_code == 413
-    assert answer.json()["error"] == (
-        "the upload holds 3600.0 s of audio, more than the 600 s this service decodes "
-        "per request; send a shorter recording, or start the service with a larger "
-        "sk-cry serve --max-seconds")
-    assert took < 2.0  # measured 20 ms: the header is read, not the hour
+    for route in ROUTES:
+        start = time.perf_counter()
+        answer = client.post(route, content=hour)
+        took = time.perf_counter() - start
+        assert answer.status_code == 413
+        assert answer.json()["error"] == (
+            "the upload holds 3600.0 s of audio, more than the 600 s this service "
+            "decodes per request; send a shorter recording, or start the service with "
+            "a larger sk-cry serve --max-seconds")
+        assert took < 2.0  # measured 20 ms: the header is read, not the hour
     # 2 s of 8-channel 384-kHz audio: few seconds, many samples
     wide = _encoded(np.zeros((2 * 384_000, 8), np.float32), "FLAC", sr=384_000)
     answer = TestClient(make_app(model, max_seconds=30)).post("/predict", content=wide)
@@ -105,10 +97,16 @@ def test_audio_of_undeclared_length_is_bounded_while_decoding(served):
     minute = _encoded(np.random.default_rng(0).normal(0, 0.1, SR * 60), "FLAC")
     unknown = _flac_total_samples(minute, 0)  # as a streaming encoder writes it
     assert sf.info(io.BytesIO(unknown)).frames > 1 << 62
-    answer = TestClient(make_app(model, max_seconds=10)).post("/predict", content=unknown)
-    assert answer.status_code == 413
-    assert answer.json()["error"].startswith("the upload holds at least 10.")
-    assert "than the 10 s this service decodes per request" in answer.json()["error"]
+    client = TestClient(make_app(model, max_seconds=10))
+    # stopped at the first block past 10 s, before model.detect: /predict reads
+    # 16,384 frames at a time, /detect 65,536 (4.1 s), as model.detect reads
+    for route, most in [("/predict", 11.1), ("/detect", 14.2)]:
+        answer = client.post(route, content=unknown)
+        assert answer.status_code == 413
+        error = answer.json()["error"]
+        assert error.startswith("the upload holds at least ")
+        assert 10 < float(error.split()[5]) < most
+        assert "than the 10 s this service decodes per request" in error
 
 
 def test_truncated_and_inconsistent_audio_is_flagged(served):
@@ -120,10 +118,17 @@ def test_truncated_and_inconsistent_audio_is_flagged(served):
     cut = client.post("/predict", content=wav[:100_044])  # 50,000 of 96,000 samples
     assert cut.status_code == 200, cut.text
     assert cut.json()["truncated"] is True
-    assert cut.json()["warnings"] == [
+    assert cut.json()["warnings"] == [(
         "the upload's header declares 96000 frames (6.000 s) but 50000 (3.125 s) could "
         "be decoded: it was cut short or its header is damaged; the audio decoded was "
-        "classified"]
+        "classified")]
+    assert cut.json()["duration"] == pytest.approx(3.125)
+    cut = client.post("/detect", content=wav[:100_044])
+    assert cut.status_code == 200, cut.text
+    assert cut.json()["truncated"] is True and cut.json()["warnings"] == [(
+        "the upload's header declares 96000 frames (6.000 s) but 50000 (3.125 s) could "
+        "be decoded: it was cut short or its header is damaged; the audio decoded was "
+        "searched for cries")]
     assert cut.json()["duration"] == pytest.approx(3.125)
     lying = bytearray(wav)  # a data chunk that declares 4 GB
     at = lying.index(b"data") + 4
@@ -134,8 +139,18 @@ def test_truncated_and_inconsistent_audio_is_flagged(served):
     assert body["label"] == whole["label"] and body["duration"] == pytest.approx(6.0)
     cut_flac = client.post("/predict", content=flac[:len(flac) * 2 // 3]).json()
     assert cut_flac["truncated"] is True
-    assert cut_flac["warnings"][0].startswith("the upload: the decoder stopped part way")
+    assert cut_flac["warnings"][0].startswith(
+        "the upload: the decoder stopped part way")
     assert "/tmp" not in str(cut_flac["warnings"])
+    # /detect reads as model.detect does, 65,536 frames (4.1 s) at a time, and a
+    # FLAC cut short loses its last block: 18 s, so that some is left
+    long = _encoded(np.tile(np.frombuffer(wav[44:], "<i2") / 32768, 3), "FLAC")
+    detected = client.post("/detect", content=long[:len(long) * 2 // 3])
+    assert detected.status_code == 200, detected.text
+    notes = detected.json()["warnings"]
+    assert detected.json()["truncated"] is True and len(notes) == 2  # each note once
+    assert notes[0].startswith("the upload: the decoder stopped part way")
+    assert notes[1].endswith("the audio decoded was searched for cries")
 
 
 def test_forms_and_content_types_as_clients_send_them(served):
@@ -143,11 +158,11 @@ def test_forms_and_content_types_as_clients_send_them(served):
     client = TestClient(make_app(model))
     expected = client.post("/predict", content=wav).json()
     for content_type in ("MULTIPART/FORM-DATA", "Multipart/Form-Data"):
-        body, kind = _form([("file", "cry.wav", wav)], content_type=content_type)
+        body, kind = form([("file", "cry.wav", wav)], content_type=content_type)
         answer = client.post("/predict", content=body, headers={"Content-Type": kind})
         assert answer.status_code == 200, answer.text
         assert answer.json()["probabilities"] == expected["probabilities"]
-    body, kind = _form([("note", None, b"hello"), ("file", None, wav)])  # no filename
+    body, kind = form([("note", None, b"hello"), ("file", None, wav)])  # no filename
     answer = client.post("/predict", content=body, headers={"Content-Type": kind})
     assert answer.status_code == 200, answer.text
     assert answer.json()["probabilities"] == expected["probabilities"]
@@ -156,18 +171,18 @@ def test_forms_and_content_types_as_clients_send_them(served):
         answer = client.post("/predict", content=body, headers=headers or {})
         return answer.status_code, answer.json()["error"]
 
-    body, kind = _form([("audio", "cry.wav", wav), ("note", None, b"x")])
+    body, kind = form([("audio", "cry.wav", wav), ("note", None, b"x")])
     assert refused(body, {"Content-Type": kind}) == (
-        400, "the multipart form has no part named 'file' (it sent 'audio', 'note'); "
-        "send the audio as the part 'file', or as the raw body")
-    body, kind = _form([("file", "a.wav", wav), ("file", "b.wav", wav)])
+        400, ("the multipart form has no part named 'file' (it sent 'audio', 'note'); "
+              "send the audio as the part 'file', or as the raw body"))
+    body, kind = form([("file", "a.wav", wav), ("file", "b.wav", wav)])
     assert refused(body, {"Content-Type": kind})[0] == 400
-    body, kind = _form([("file", "cry.wav", wav)])
+    body, kind = form([("file", "cry.wav", wav)])
     status, error = refused(body[:-20], {"Content-Type": kind})
     assert status == 400 and "ends before its closing boundary" in error
     status, error = refused(b"")
     assert status == 422 and error.startswith("empty upload: the request holds 0 bytes")
-    body, kind = _form([("file", "empty.wav", b"")])
+    body, kind = form([("file", "empty.wav", b"")])
     status, error = refused(body, {"Content-Type": kind})
     assert status == 422 and error.startswith("empty upload")
     status, error = refused(b"x" * 100, {"Content-Type": "multipart/form-data"})
@@ -175,7 +190,8 @@ def test_forms_and_content_types_as_clients_send_them(served):
 
 
 class _Held:
-    """A model whose decoding waits until ``go`` is set: a slow request held."""
+    """A model whose classifying and detecting wait until ``go`` is set: a slow
+    request held."""
 
     def __init__(self, model):
         self._model, self.go = model, threading.Event()
@@ -189,15 +205,24 @@ class _Held:
         self.go.wait(30)
         return self._model.listen(source, **kwargs)
 
+    def detect(self, paths, **kwargs):
+        if paths:  # make_app's check of the settings, detect([]), is not held
+            self.entered.release()
+            self.go.wait(30)
+        return self._model.detect(paths, **kwargs)
 
-def test_requests_decoded_at_once_are_bounded(served):
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_requests_decoded_at_once_are_bounded(served, route):
     model, _, wav, _ = served
     held = _Held(model)
     app = make_app(held, max_concurrent=2, slot_wait=0.5)
     answers = {}
+    # the two routes share the slots: two held on one, the next refused on the other
+    other = ROUTES[1 - ROUTES.index(route)]
     with TestClient(app) as client:
         def post(key):
-            answers[key] = client.post("/predict", content=wav)
+            answers[key] = client.post(route if key != 2 else other, content=wav)
 
         first = [threading.Thread(target=post, args=(k,)) for k in (0, 1)]
         for t in first:
@@ -256,8 +281,8 @@ def test_a_client_that_goes_away_is_one_line_in_the_log(served, server):
         if lines:
             break
         time.sleep(0.1)
-    assert lines == [f"WARNING:  {mine}: disconnected part way through its upload "
-                     f"(Content-Length {len(wav)}); dropped"]
+    assert lines == [(f"WARNING:  {mine}: disconnected part way through its upload "
+                      f"(Content-Length {len(wav)}); dropped")]
     assert "Traceback" not in log.read_text() and "Exception" not in log.read_text()
 
 
@@ -306,7 +331,7 @@ def test_the_real_server_takes_its_limits_from_the_command_line(served, server):
     assert "more than the 120 s this service decodes" in refused.value.read().decode()
     out = subprocess.run([sys.executable, "-m", "sk_cry", "serve", str(bundle),
                           "--max-concurrent", "0"], capture_output=True, text=True,
-                         timeout=60)
+                         timeout=60, check=False)
     assert out.returncode == 2 and out.stderr == (
         "sk-cry serve: error: max_concurrent=0: every limit of the service must be "
         "positive (sk-cry serve --max-upload, --max-seconds, --max-concurrent)\n")
@@ -388,10 +413,11 @@ def test_fuzzed_uploads_never_break_the_real_server(served, server):
         for k in range(index, len(uploads), 4):  # 4 clients at once
             body, headers = uploads[k], {"Content-Type": "audio/wav"}
             if k % 3 == 0:
-                body, kind = _form([("file", "x.wav", body)])
+                body, kind = form([("file", "x.wav", body)])
                 headers = {"Content-Type": kind}
             try:
-                connection.request("POST", "/predict", body=body, headers=headers)
+                route = ROUTES[k // 2 % 2]  # each route gets WAVs and FLACs
+                connection.request("POST", route, body=body, headers=headers)
                 answer = connection.getresponse()
                 answer.read()
                 statuses.append(answer.status)

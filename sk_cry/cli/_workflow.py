@@ -341,8 +341,7 @@ def evaluate_folder(args):
     matplotlib.use("Agg")  # files, not windows
     import numpy as np
 
-    from ..evaluation import audit, evaluate
-    from ..evaluation import write_report
+    from ..evaluation import audit, evaluate, write_report
     from ..exceptions import SkCryError
     from ..io import load_audio
     from ..models import make_svm_pipeline
