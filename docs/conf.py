@@ -104,7 +104,7 @@ sphinx_gallery_conf = {
 #: modules export is documented in the first of the shortest of them.
 API_MODULES = ["sk_cry", "sk_cry.core", "sk_cry.exceptions", "sk_cry.io",
                "sk_cry.features", "sk_cry.datasets", "sk_cry.models",
-               "sk_cry.evaluation", "sk_cry.runtime"]
+               "sk_cry.evaluation", "sk_cry.runtime", "sk_cry.monitor"]
 
 
 def _home(name, obj, exporters):
