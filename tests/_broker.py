@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["Mosquitto", "Subscriber", "free_port", "have_mosquitto"]
+__all__ = ["Mosquitto", "Subscriber", "free_port", "have_mosquitto", "make_certificates"]
 
 
 def have_mosquitto():
@@ -25,20 +25,41 @@ def free_port():
         return s.getsockname()[1]
 
 
+def make_certificates(folder):
+    """``(ca, certificate, key)``: a CA and a certificate for 127.0.0.1 that it
+    signed, made with ``openssl``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=sk-cry test CA", "-keyout", "ca.key", "-out", "ca.crt")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", "server.key", "-out", "server.csr")
+    (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.cnf", "-out", "server.crt")
+    return folder / "ca.crt", folder / "server.crt", folder / "server.key"
+
+
 class Mosquitto:
     """``mosquitto -c <folder>/mosquitto.conf`` on ``127.0.0.1:port``.
 
     ``users``: ``{name: password}`` for a password file (anonymous clients are
-    then refused).
+    then refused); ``tls``: ``(ca, certificate, key)`` files, for TLS only.
     """
 
-    def __init__(self, folder, *, users=None):
+    def __init__(self, folder, *, users=None, tls=None):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         # started as root, mosquitto drops to the user "mosquitto", who could not
         # read the password file or write the persistence in a private folder
         lines = [f"user {getpass.getuser()}", f"listener {self.port} 127.0.0.1",
+                 *([f"cafile {tls[0]}", f"certfile {tls[1]}", f"keyfile {tls[2]}"]
+                   if tls else []),
                  "persistence true",
                  f"persistence_location {self.folder}/", "log_dest none"]
         if users:

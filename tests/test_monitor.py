@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
-from _broker import Mosquitto, Subscriber, have_mosquitto
+from _broker import Mosquitto, Subscriber, have_mosquitto, make_certificates
 from _detector import SR, night, noise, svm_detector
 
 from sk_cry import ParameterError, runtime
@@ -329,6 +329,26 @@ def test_a_password_from_a_file_or_the_environment_is_used_and_never_shown(
             assert secret not in text
     finally:
         listener.close()
+        broker.stop()
+
+
+@needs_broker
+def test_tls_checks_the_brokers_certificate(detector, recording, tmp_path):
+    path, onsets = recording
+    ca, certificate, key = make_certificates(tmp_path / "tls")
+    broker = Mosquitto(tmp_path / "broker", tls=(ca, certificate, key))
+    try:
+        code, out, err = _run("--model", detector, "--file", path, "--speed", "0",
+                              "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-ca", ca)
+        assert code == 0, err
+        assert "connected" in err and "not delivered" not in err
+        other, _, _ = make_certificates(tmp_path / "other")  # a CA that did not sign it
+        code, out, err = _run("--model", detector, "--file", path, "--speed", "0",
+                              "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-ca", other,
+                              "--flush-timeout", "1")
+        assert code == 1 and "not delivered" in err and "connected to" not in err
+        assert err.count("cannot connect") == 1
+    finally:
         broker.stop()
 
 

@@ -109,6 +109,8 @@ class MQTTSink:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
+        client.on_connect_fail = self._on_connect_fail
+        self._failing = False  # said once per run of failed connections
         self._client = client
         client.connect_async(host, port, keepalive=keepalive)
         client.loop_start()
@@ -222,6 +224,7 @@ class MQTTSink:
                          self.port, reason_code)
             return
         logger.info("MQTT connected to %s:%d", self.host, self.port)
+        self._failing = False
         client.subscribe(f"{DISCOVERY_PREFIX}/status", qos=1)
         self._announce()
         self._connected.set()
@@ -231,6 +234,13 @@ class MQTTSink:
             logger.warning("MQTT broker %s:%d went away (%s); reconnecting", self.host,
                            self.port, reason_code)
         self._connected.clear()
+
+    def _on_connect_fail(self, client, userdata):
+        if not self._failing:  # paho keeps the reason to itself
+            logger.warning("MQTT cannot connect to %s:%d (is the broker there; with "
+                           "TLS, is its certificate signed by the CA given?); "
+                           "retrying with backoff", self.host, self.port)
+        self._failing = True
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):
         with self._lock:
