@@ -280,6 +280,44 @@ def test_a_broker_restart_mid_night_loses_no_event(detector, recording, tmp_path
 
 
 @needs_broker
+def test_a_reason_model_gets_its_sensor_and_a_full_queue_is_counted(
+        detector, recording, tmp_path):
+    path, onsets = recording
+    from sk_cry.monitor import MQTTSink
+
+    broker = Mosquitto(tmp_path / "broker")
+    listener = Subscriber(broker.port, topics=["homeassistant/#", "sk_cry/#"])
+    model = runtime.load(detector)  # heard again as the "reason" model
+    sink = MQTTSink("127.0.0.1", broker.port, model=model.sha256, reason=True,
+                    max_queued=40, max_backoff=1)
+    try:
+        assert sink.wait_connected(10)
+        sent = list(Monitor(model, sinks=[sink], reason=model).run(
+            runtime.played(path, speed=0)))
+        base = "sk_cry/baby_monitor"
+        assert listener.wait_for(lambda s: len(s.events(base)) == len(sent))
+        (config,) = map(json.loads, listener.on(
+            "homeassistant/sensor/baby_monitor/reason/config"))
+        assert config["name"] == "Cry reason" and config["state_topic"] == f"{base}/reason"
+        assert listener.on(f"{base}/reason")[-1] == sent[-1]["reason"] == "cry"
+        reasons = json.loads(listener.on(f"{base}/reason/attributes")[-1])
+        assert reasons["id"] == sent[-1]["id"] and set(reasons) == {"id", "background",
+                                                                    "cry"}
+        assert _until(lambda: sink.unacknowledged() == 0)
+        broker.stop()  # away: 40 messages fit, an event document takes 5 or 7
+        for document in sent * 3:
+            sink.send(document)
+        assert sink.dropped > 0
+        broker.start()
+        assert sink.close(timeout=30) == 0
+        assert listener.wait_for(
+            lambda s: s.on(f"{base}/dropped")[-1:] == [str(sink.dropped)])
+    finally:
+        listener.close()
+        broker.stop()
+
+
+@needs_broker
 def test_the_last_will_says_offline_when_the_monitor_dies(detector, recording, tmp_path):
     path, _ = recording
     broker = Mosquitto(tmp_path / "broker")

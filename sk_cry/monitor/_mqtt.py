@@ -47,7 +47,8 @@ class MQTTSink:
     While the broker is away the client reconnects with backoff (1 s doubling
     to ``max_backoff``) and holds up to ``max_queued`` messages, which reach
     the broker, in order, once it is back; past that, new event documents are
-    dropped and counted on ``<base>/dropped``. Home Assistant's birth message
+    dropped and counted on ``<base>/dropped``, and once the queue has drained
+    the current state is published again. Home Assistant's birth message
     (``online`` on ``homeassistant/status``) makes it publish the discovery
     configs again.
 
@@ -87,6 +88,8 @@ class MQTTSink:
         self.base = f"sk_cry/{self.node}"
         self.model, self.reason = model, bool(reason)
         self.dropped, self._mqtt, self._closing = 0, mqtt, False
+        self.max_queued = int(max_queued)
+        self._dropped_said, self._stale = 0, False
         self._state = {"crying": "OFF", "attributes": {}, "reason": None,
                        "reason_attributes": {}}
         self._lock = threading.Lock()
@@ -94,7 +97,6 @@ class MQTTSink:
         self._connected = threading.Event()
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                              client_id=f"sk_cry-{self.node}", clean_session=True)
-        client.max_queued_messages_set(int(max_queued))
         client.reconnect_delay_set(1, int(max_backoff))
         client.will_set(f"{self.base}/availability", "offline", qos=1, retain=True)
         if username is not None:
@@ -154,12 +156,9 @@ class MQTTSink:
         if not isinstance(payload, str):
             payload = json.dumps(payload)
         # never under self._lock: paho calls _on_publish holding its own lock
-        info = self._client.publish(topic, payload, qos=1, retain=retain)
-        if info.rc == self._mqtt.MQTT_ERR_QUEUE_SIZE:
-            return False
+        self._client.publish(topic, payload, qos=1, retain=retain)
         with self._lock:  # paho acknowledges each queued QoS 1 message once
             self._published += 1
-        return True
 
     def unacknowledged(self):
         """How many published messages the broker has not acknowledged yet."""
@@ -174,7 +173,14 @@ class MQTTSink:
         for topic, config in self.discovery().items():
             self._publish(topic, config, retain=True)
         self._publish(f"{self.base}/availability", "online", retain=True)
+        self._say_dropped()
+        self._publish_state()
+
+    def _say_dropped(self):
+        self._dropped_said = self.dropped
         self._publish(f"{self.base}/dropped", str(self.dropped), retain=True)
+
+    def _publish_state(self):
         state = dict(self._state)
         self._publish(f"{self.base}/crying/attributes", state["attributes"], retain=True)
         self._publish(f"{self.base}/crying", state["crying"], retain=True)
@@ -191,15 +197,19 @@ class MQTTSink:
                       "ended_at": document["ended_at"], "model": document["model"]}
         state = "ON" if document["type"] == "start" else "OFF"
         self._state.update(crying=state, attributes=attributes)
-        if not self._publish(f"{self.base}/events", document, retain=False):
-            self.dropped += 1
-            self._publish(f"{self.base}/dropped", str(self.dropped), retain=True)
-            return
-        self._publish(f"{self.base}/crying/attributes", attributes, retain=True)
-        self._publish(f"{self.base}/crying", state, retain=True)
         if self.reason and document["reason"] is not None:
             self._state.update(reason=str(document["reason"]), reason_attributes={
                 "id": document["id"], **document["reason_probabilities"]})
+        if self.unacknowledged() >= self.max_queued:  # the broker has been away long
+            self.dropped += 1
+            self._stale = True  # the state is said again once the queue is empty
+            return
+        if self.dropped != self._dropped_said:
+            self._say_dropped()
+        self._publish(f"{self.base}/events", document, retain=False)
+        self._publish(f"{self.base}/crying/attributes", attributes, retain=True)
+        self._publish(f"{self.base}/crying", state, retain=True)
+        if self.reason and document["reason"] is not None:
             self._publish(f"{self.base}/reason/attributes",
                           self._state["reason_attributes"], retain=True)
             self._publish(f"{self.base}/reason", self._state["reason"], retain=True)
@@ -245,6 +255,11 @@ class MQTTSink:
     def _on_publish(self, client, userdata, mid, reason_code, properties):
         with self._lock:
             self._acknowledged += 1
+            drained = self._published == self._acknowledged
+        if drained and self._stale:  # messages were dropped: the last word is now's
+            self._stale = False
+            self._say_dropped()
+            self._publish_state()
 
     def _on_message(self, client, userdata, message):
         if message.topic == f"{DISCOVERY_PREFIX}/status" and message.payload == b"online":
