@@ -126,11 +126,16 @@ def _configured(args):
             value = config.get(name, default)
             if kind is list and isinstance(value, str):
                 value = [value]
+            if name == "device" and isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)  # device = 2 in the config: the device number
             ok = isinstance(value, kind) or value is None or (
                 kind is float and isinstance(value, int) and not isinstance(value, bool))
+            if kind is list and ok:
+                ok = all(isinstance(item, str) for item in value)
             if not ok:
-                raise ParameterError(f"{args.config}: {name} = {value!r} must be "
-                                     f"{kind.__name__}")
+                what = {list: "a list of strings", str: "a string", bool: "true or false",
+                        int: "an integer", float: "a number"}[kind]
+                raise ParameterError(f"{args.config}: {name} = {value!r} must be {what}")
         setattr(args, name, value)
     return args
 
