@@ -15,7 +15,7 @@ It prints: the planted cries the detector found (a cry is found when an event
 overlaps it, 2-s collar) and the events it announced; every announced event's
 start and end counted at the MQTT subscriber and at the webhook (unique IDs,
 missing, repeats); the monitor's resident memory, threads and open files at the
-start, at their peak and at the end; and the speed in hours of audio per minute.
+start, a tenth into the run, at their peak and at the end; and the speed in hours of audio per minute.
 
     python benchmarks/monitor.py [--hours 8] [--json out.json]
     python benchmarks/monitor.py --smoke     # synthetic, a few minutes of night
@@ -228,9 +228,10 @@ def report(args, planted, seconds, result):
         "webhook_refused_tries": result["refused"], "webhook_failing_wall_s": lost_wall,
         "webhook_updates_during_outage": result["during"],
         "broker_restarts_at_h": [r / HOUR for r in result["restarts"]],
-        "rss_mb": [rss[0], max(rss), rss[-1]], "threads": [threads[0], max(threads),
-                                                           threads[-1]],
-        "open_files": [fds[0], max(fds), fds[-1]], "clips_kept": result["clips"],
+        "rss_mb": [rss[0], rss[len(rss) // 10], max(rss), rss[-1]],
+        "threads": [threads[0], threads[len(rss) // 10], max(threads), threads[-1]],
+        "open_files": [fds[0], fds[len(rss) // 10], max(fds), fds[-1]],
+        "clips_kept": result["clips"],
         "returncode": result["returncode"], "machine": machine(),
     }
     print(f"\n{figures['hours']:.1f} h night, {len(planted)} planted cries; monitor exit "
@@ -248,7 +249,7 @@ def report(args, planted, seconds, result):
     for name, d in (("MQTT subscriber", broker), ("webhook", hook)):
         print(f"  {name:16} {len(expected):6d} {d['unique']:7d} {d['missing']:8d} "
               f"{d['repeats']:8d}")
-    print(f"  {'':16} {'start':>8} {'peak':>8} {'end':>8}")
+    print(f"  {'':16} {'start':>8} {'at 10 %':>8} {'peak':>8} {'end':>8}")
     for name, values, fmt in (("RSS MB", figures["rss_mb"], "8.1f"),
                               ("threads", figures["threads"], "8d"),
                               ("open files", figures["open_files"], "8d")):
