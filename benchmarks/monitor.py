@@ -15,14 +15,14 @@ It prints: the planted cries the detector found (a cry is found when an event
 overlaps it, 2-s collar) and the events it announced; every announced event's
 start and end counted at the MQTT subscriber and at the webhook (unique IDs,
 missing, repeats); the monitor's resident memory, threads and open files at the
-start, a tenth into the run, at their peak and at the end; and the speed in hours of audio per minute.
+start, a tenth into the run, at their peak and at the end; and the speed in
+hours of audio per minute.
 
     python benchmarks/monitor.py [--hours 8] [--json out.json]
     python benchmarks/monitor.py --smoke     # synthetic, a few minutes of night
 """
 
 import argparse
-import http.server
 import json
 import os
 import subprocess
@@ -36,37 +36,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from _broker import Mosquitto, Subscriber  # noqa: E402
+from _broker import Mosquitto, Receiver, Subscriber  # noqa: E402
 from _common import SEED_CRY, machine  # noqa: E402
 
 BACKGROUND = SEED_CRY.parent / "background"
 HOUR = 3600.0
-
-
-class Receiver(http.server.ThreadingHTTPServer):
-    """A webhook receiver on a loopback port; answers 503 while ``failing``."""
-
-    def __init__(self):
-        self.received, self.refused, self.failing = [], 0, False
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if outer.failing:
-                    outer.refused += 1
-                    self.send_response(503)
-                else:
-                    outer.received.append(json.loads(body))
-                    self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
 def sources(args, work):
@@ -132,10 +106,9 @@ def run(args, work, path, seconds):
     broker = Mosquitto(work / "broker")
     subscriber = Subscriber(broker.port, topics=["sk_cry/#"])
     receiver = Receiver()
-    url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
     command = [sys.executable, "-m", "sk_cry", "monitor", "--file", str(path),
                "--speed", "0", "--json", "--mqtt", f"127.0.0.1:{broker.port}",
-               "--webhook", url, "--webhook-timeout", "2", "--save-clips",
+               "--webhook", receiver.url, "--webhook-timeout", "2", "--save-clips",
                str(work / "clips"), "--max-clips", "50", "--flush-timeout", "120"]
     began = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -1,9 +1,12 @@
-"""A real Mosquitto broker on a free 127.0.0.1 port (Debian's ``mosquitto``),
-which can be stopped and started again on the same port with its retained
-messages and persistent sessions kept, and an MQTT subscriber that records
-what arrives. Used by tests/test_monitor.py and benchmarks/monitor.py."""
+"""The monitor's receivers, real and on loopback ports: a Mosquitto broker on a
+free 127.0.0.1 port (Debian's ``mosquitto``), which can be stopped and started
+again on the same port with its retained messages and persistent sessions
+kept; an MQTT subscriber that records what arrives; and a webhook receiver that
+can fail, hang, then recover. Used by tests/test_monitor.py and
+benchmarks/monitor.py."""
 
 import getpass
+import http.server
 import json
 import shutil
 import socket
@@ -12,7 +15,8 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["Mosquitto", "Subscriber", "free_port", "have_mosquitto", "make_certificates"]
+__all__ = ["Mosquitto", "Receiver", "Subscriber", "free_port", "have_mosquitto",
+           "make_certificates"]
 
 
 def have_mosquitto():
@@ -158,3 +162,41 @@ class Subscriber:
     def close(self):
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class Receiver(http.server.ThreadingHTTPServer):
+    """A webhook receiver on a loopback port: each POST waits ``hang`` seconds,
+    then is answered 503 while ``failing`` or among the first ``failures``
+    tries, else 200 with its JSON body kept in ``received``. ``tries`` and
+    ``refused`` count the POSTs and the 503s."""
+
+    def __init__(self, failures=0, hang=0.0):
+        self.received, self.failures, self.hang = [], failures, hang
+        self.failing, self.tries, self.refused = False, 0, 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.tries += 1
+                if outer.hang:
+                    time.sleep(outer.hang)
+                if outer.failing or outer.tries <= outer.failures:
+                    outer.refused += 1
+                    self.send_response(503)
+                else:
+                    outer.received.append(json.loads(body))
+                    self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        """Where to POST (a path like a Home Assistant webhook's secret ID)."""
+        return f"http://127.0.0.1:{self.server_address[1]}/api/webhook/secret-id"

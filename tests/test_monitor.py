@@ -2,19 +2,17 @@
 states, availability, a restart mid-night, a password), a real HTTP receiver
 that fails then recovers, clips on disk, calibration, the command line."""
 
-import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
 import pytest
 import soundfile as sf
-from _broker import Mosquitto, Subscriber, have_mosquitto, make_certificates
+from _broker import Mosquitto, Receiver, Subscriber, have_mosquitto, make_certificates
 from _detector import SR, night, noise, svm_detector
 
 from sk_cry import ParameterError, runtime
@@ -35,6 +33,29 @@ def detector(tmp_path_factory):
 def recording(tmp_path_factory):
     path = tmp_path_factory.mktemp("night") / "night.wav"
     return path, night(path)
+
+
+class _MQTT:
+    """The brokers and subscribers of one test, stopped and closed after it."""
+
+    def __init__(self, folder):
+        self.folder, self.made = folder, []
+
+    def broker(self, **options):
+        self.made.append(Mosquitto(self.folder / f"broker{len(self.made)}", **options))
+        return self.made[-1]
+
+    def subscriber(self, port, **options):
+        self.made.append(Subscriber(port, **options))
+        return self.made[-1]
+
+
+@pytest.fixture
+def mqtt(tmp_path):
+    made = _MQTT(tmp_path)
+    yield made
+    for thing in reversed(made.made):
+        (thing.close if isinstance(thing, Subscriber) else thing.stop)()
 
 
 def _monitor_cli(*argv, env=None, **popen):
@@ -130,39 +151,6 @@ def test_sorted_clips_train_a_model_with_sk_cry_train(detector, recording, tmp_p
     assert (tmp_path / "m.skcry").stat().st_size > 0
 
 
-class _Receiver(http.server.ThreadingHTTPServer):
-    """A webhook receiver on a loopback port: answers 500 to the first
-    ``failures`` requests (or hangs ``hang`` seconds), then 200."""
-
-    def __init__(self, failures=0, hang=0.0):
-        self.received, self.failures, self.hang, self.tries = [], failures, hang, 0
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.tries += 1
-                if outer.hang:
-                    time.sleep(outer.hang)
-                if outer.tries <= outer.failures:
-                    self.send_response(500)
-                else:
-                    outer.received.append(json.loads(body))
-                    self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server_address[1]}/api/webhook/secret-id"
-
-
 def _until(predicate, timeout=10):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -177,7 +165,7 @@ def _documents(n):
 
 
 def test_a_webhook_that_fails_then_recovers_gets_every_document_in_order():
-    receiver = _Receiver(failures=3)
+    receiver = Receiver(failures=3)
     sink = WebhookSink(receiver.url, timeout=2, max_backoff=0.2)
     for document in _documents(6):
         sink.send(document)
@@ -188,7 +176,7 @@ def test_a_webhook_that_fails_then_recovers_gets_every_document_in_order():
 
 
 def test_a_webhook_never_blocks_the_loop_and_drops_past_its_bound():
-    receiver = _Receiver(hang=1.0)
+    receiver = Receiver(hang=1.0)
     sink = WebhookSink(receiver.url, timeout=0.3, max_backoff=0.1, max_queued=3)
     began = time.monotonic()
     for document in _documents(10):
@@ -215,184 +203,161 @@ def test_a_webhook_rejection_is_skipped_and_urls_are_redacted(caplog):
 
 
 @needs_broker
-def test_home_assistant_gets_discovery_states_and_availability(detector, recording,
-                                                               tmp_path):
+def test_home_assistant_gets_discovery_states_and_availability(detector, recording, mqtt):
     path, onsets = recording
-    broker = Mosquitto(tmp_path / "broker")
-    listener = Subscriber(broker.port, topics=["homeassistant/#", "sk_cry/#"])
-    try:
-        code, out, err = _run("--model", detector, "--file", path, "--speed", "0",
-                              "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-name",
-                              "Nursery", "--json")
-        assert code == 0, err
-        base = "sk_cry/nursery"
-        assert listener.wait_for(
-            lambda s: s.on(f"{base}/availability")[-1:] == ["offline"])
-        (config,) = map(json.loads, listener.on(
-            "homeassistant/binary_sensor/nursery/crying/config"))
-        assert config["name"] == "Baby crying" and config["device_class"] == "sound"
-        assert config["state_topic"] == f"{base}/crying"
-        assert config["availability_topic"] == f"{base}/availability"
-        assert config["device"]["name"] == "Nursery"
-        assert listener.on(f"{base}/crying") == ["OFF"] + ["ON", "OFF"] * len(onsets)
-        events = listener.events(base)
-        printed = [json.loads(line) for line in out.splitlines()[1:-1]]
-        assert events == printed and len(events) == 2 * len(onsets)
-        attributes = json.loads(listener.on(f"{base}/crying/attributes")[-1])
-        assert attributes["id"] == events[-1]["id"] and attributes["model"]
-        assert listener.on(f"{base}/availability")[0] == "online"
-    finally:
-        listener.close()
-        broker.stop()
+    broker = mqtt.broker()
+    listener = mqtt.subscriber(broker.port, topics=["homeassistant/#", "sk_cry/#"])
+    code, out, err = _run("--model", detector, "--file", path, "--speed", "0",
+                          "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-name",
+                          "Nursery", "--json")
+    assert code == 0, err
+    base = "sk_cry/nursery"
+    assert listener.wait_for(
+        lambda s: s.on(f"{base}/availability")[-1:] == ["offline"])
+    (config,) = map(json.loads, listener.on(
+        "homeassistant/binary_sensor/nursery/crying/config"))
+    assert config["name"] == "Baby crying" and config["device_class"] == "sound"
+    assert config["state_topic"] == f"{base}/crying"
+    assert config["availability_topic"] == f"{base}/availability"
+    assert config["device"]["name"] == "Nursery"
+    assert listener.on(f"{base}/crying") == ["OFF"] + ["ON", "OFF"] * len(onsets)
+    events = listener.events(base)
+    printed = [json.loads(line) for line in out.splitlines()[1:-1]]
+    assert events == printed and len(events) == 2 * len(onsets)
+    attributes = json.loads(listener.on(f"{base}/crying/attributes")[-1])
+    assert attributes["id"] == events[-1]["id"] and attributes["model"]
+    assert listener.on(f"{base}/availability")[0] == "online"
 
 
 @needs_broker
-def test_a_broker_restart_mid_night_loses_no_event(detector, recording, tmp_path):
+def test_a_broker_restart_mid_night_loses_no_event(detector, recording, mqtt):
     path, onsets = recording
-    broker = Mosquitto(tmp_path / "broker")
-    listener = Subscriber(broker.port, topics=["sk_cry/#"])
+    broker = mqtt.broker()
+    listener = mqtt.subscriber(broker.port, topics=["sk_cry/#"])
     from sk_cry.monitor import MQTTSink
 
     model = runtime.load(detector)
     sink = MQTTSink("127.0.0.1", broker.port, model=model.sha256, max_backoff=1)
-    try:
-        assert sink.wait_connected(10)
-        sent = []
-        for document in Monitor(model, sinks=[sink]).run(runtime.played(path, speed=0)):
-            sent.append(document)
-            if len(sent) == 1:  # once the broker has the first, it goes away for
-                assert _until(lambda: sink.unacknowledged() == 0)  # the next five
-                broker.stop()
-        time.sleep(0.5)
-        broker.start()
-        assert sink.close(timeout=30) == 0
-        base = "sk_cry/baby_monitor"
-        assert listener.wait_for(lambda s: len(s.events(base)) >= len(sent)), \
-            [(d["id"], d["type"]) for d in listener.events(base)]
-        got = {(d["id"], d["type"]) for d in listener.events(base)}
-        assert got == {(d["id"], d["type"]) for d in sent}
-        assert listener.on(f"{base}/crying")[-1] == "OFF"
-        assert listener.on(f"{base}/availability")[-1] == "offline"
-        assert listener.on(f"{base}/dropped")[-1] == "0"
-    finally:
-        listener.close()
-        broker.stop()
+    assert sink.wait_connected(10)
+    sent = []
+    for document in Monitor(model, sinks=[sink]).run(runtime.played(path, speed=0)):
+        sent.append(document)
+        if len(sent) == 1:  # once the broker has the first, it goes away for
+            assert _until(lambda: sink.unacknowledged() == 0)  # the next five
+            broker.stop()
+    time.sleep(0.5)
+    broker.start()
+    assert sink.close(timeout=30) == 0
+    base = "sk_cry/baby_monitor"
+    assert listener.wait_for(lambda s: len(s.events(base)) >= len(sent)), \
+        [(d["id"], d["type"]) for d in listener.events(base)]
+    got = {(d["id"], d["type"]) for d in listener.events(base)}
+    assert got == {(d["id"], d["type"]) for d in sent}
+    assert listener.on(f"{base}/crying")[-1] == "OFF"
+    assert listener.on(f"{base}/availability")[-1] == "offline"
+    assert listener.on(f"{base}/dropped")[-1] == "0"
 
 
 @needs_broker
 def test_a_reason_model_gets_its_sensor_and_a_full_queue_is_counted(
-        detector, recording, tmp_path):
+        detector, recording, mqtt):
     path, onsets = recording
     from sk_cry.monitor import MQTTSink
 
-    broker = Mosquitto(tmp_path / "broker")
-    listener = Subscriber(broker.port, topics=["homeassistant/#", "sk_cry/#"])
+    broker = mqtt.broker()
+    listener = mqtt.subscriber(broker.port, topics=["homeassistant/#", "sk_cry/#"])
     model = runtime.load(detector)  # heard again as the "reason" model
     sink = MQTTSink("127.0.0.1", broker.port, model=model.sha256, reason=True,
                     max_queued=40, max_backoff=1)
-    try:
-        assert sink.wait_connected(10)
-        sent = list(Monitor(model, sinks=[sink], reason=model).run(
-            runtime.played(path, speed=0)))
-        base = "sk_cry/baby_monitor"
-        assert listener.wait_for(lambda s: len(s.events(base)) == len(sent))
-        (config,) = map(json.loads, listener.on(
-            "homeassistant/sensor/baby_monitor/reason/config"))
-        assert config["name"] == "Cry reason" and config["state_topic"] == f"{base}/reason"
-        assert listener.on(f"{base}/reason")[-1] == sent[-1]["reason"] == "cry"
-        reasons = json.loads(listener.on(f"{base}/reason/attributes")[-1])
-        assert reasons["id"] == sent[-1]["id"] and set(reasons) == {"id", "background",
-                                                                    "cry"}
-        assert _until(lambda: sink.unacknowledged() == 0)
-        broker.stop()  # away: 40 messages fit, an event document takes 5 or 7
-        for document in sent * 3:
-            sink.send(document)
-        assert sink.dropped > 0
-        broker.start()
-        assert sink.close(timeout=30) == 0
-        assert listener.wait_for(
-            lambda s: s.on(f"{base}/dropped")[-1:] == [str(sink.dropped)])
-    finally:
-        listener.close()
-        broker.stop()
+    assert sink.wait_connected(10)
+    sent = list(Monitor(model, sinks=[sink], reason=model).run(
+        runtime.played(path, speed=0)))
+    base = "sk_cry/baby_monitor"
+    assert listener.wait_for(lambda s: len(s.events(base)) == len(sent))
+    (config,) = map(json.loads, listener.on(
+        "homeassistant/sensor/baby_monitor/reason/config"))
+    assert config["name"] == "Cry reason" and config["state_topic"] == f"{base}/reason"
+    assert listener.on(f"{base}/reason")[-1] == sent[-1]["reason"] == "cry"
+    reasons = json.loads(listener.on(f"{base}/reason/attributes")[-1])
+    assert reasons["id"] == sent[-1]["id"] and set(reasons) == {"id", "background",
+                                                                "cry"}
+    assert _until(lambda: sink.unacknowledged() == 0)
+    broker.stop()  # away: 40 messages fit, an event document takes 5 or 7
+    for document in sent * 3:
+        sink.send(document)
+    assert sink.dropped > 0
+    broker.start()
+    assert sink.close(timeout=30) == 0
+    assert listener.wait_for(
+        lambda s: s.on(f"{base}/dropped")[-1:] == [str(sink.dropped)])
 
 
 @needs_broker
-def test_the_last_will_says_offline_when_the_monitor_dies(detector, recording, tmp_path):
+def test_the_last_will_says_offline_when_the_monitor_dies(detector, recording, mqtt):
     path, _ = recording
-    broker = Mosquitto(tmp_path / "broker")
-    listener = Subscriber(broker.port, topics=["sk_cry/#"])
-    try:
-        process = _monitor_cli("--model", detector, "--file", path, "--speed", "1",
-                               "--mqtt", f"127.0.0.1:{broker.port}")
-        base = "sk_cry/baby_monitor"
-        assert listener.wait_for(lambda s: s.on(f"{base}/availability") == ["online"], 60)
-        process.send_signal(signal.SIGKILL)
-        process.communicate()
-        assert listener.wait_for(lambda s: s.on(f"{base}/availability")[-1] == "offline")
-    finally:
-        listener.close()
-        broker.stop()
+    broker = mqtt.broker()
+    listener = mqtt.subscriber(broker.port, topics=["sk_cry/#"])
+    process = _monitor_cli("--model", detector, "--file", path, "--speed", "1",
+                           "--mqtt", f"127.0.0.1:{broker.port}")
+    base = "sk_cry/baby_monitor"
+    assert listener.wait_for(lambda s: s.on(f"{base}/availability") == ["online"], 60)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert listener.wait_for(lambda s: s.on(f"{base}/availability")[-1] == "offline")
 
 
 @needs_broker
 def test_a_password_from_a_file_or_the_environment_is_used_and_never_shown(
-        detector, recording, tmp_path):
+        detector, recording, mqtt, tmp_path):
     path, onsets = recording
     secret = "correct-horse-battery"
-    broker = Mosquitto(tmp_path / "broker", users={"monitor": secret, "test": "t"})
-    listener = Subscriber(broker.port, topics=["sk_cry/#"], username="test", password="t")
-    try:
-        (tmp_path / "password").write_text(secret + "\n")
-        code, out, err = _run("--model", detector, "--file", path, "--speed", "0",
-                              "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-username",
-                              "monitor", "--mqtt-password-file", tmp_path / "password")
-        assert code == 0, err
-        events = "sk_cry/baby_monitor/events"
-        assert listener.wait_for(lambda s: len(s.on(events)) == 2 * len(onsets))
-        code, out2, err2 = _run("--model", detector, "--file", path, "--speed", "0",
-                                "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-username",
-                                "monitor", env={"SK_CRY_MQTT_PASSWORD": secret})
-        assert code == 0, err2
-        assert listener.wait_for(lambda s: len(s.on(events)) == 4 * len(onsets))
-        code, _, err4 = _run("--model", detector, "--file", path, "--speed", "0",
-                             "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-username",
-                             "monitor", "--flush-timeout", "2",
-                             env={"SK_CRY_MQTT_PASSWORD": "wrong"})
-        assert code == 1 and "refused" in err4 and "not delivered" in err4
-        (tmp_path / "bad.toml").write_text(f'mqtt_password = "{secret}"\n')
-        code, out3, err3 = _run("--config", tmp_path / "bad.toml")
-        assert code == 2 and "password" in err3
-        for text in (out, err, out2, err2, out3, err3, err4):
-            assert secret not in text
-    finally:
-        listener.close()
-        broker.stop()
+    broker = mqtt.broker(users={"monitor": secret, "test": "t"})
+    listener = mqtt.subscriber(broker.port, topics=["sk_cry/#"], username="test",
+                               password="t")
+    (tmp_path / "password").write_text(secret + "\n")
+    code, out, err = _run("--model", detector, "--file", path, "--speed", "0",
+                          "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-username",
+                          "monitor", "--mqtt-password-file", tmp_path / "password")
+    assert code == 0, err
+    events = "sk_cry/baby_monitor/events"
+    assert listener.wait_for(lambda s: len(s.on(events)) == 2 * len(onsets))
+    code, out2, err2 = _run("--model", detector, "--file", path, "--speed", "0",
+                            "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-username",
+                            "monitor", env={"SK_CRY_MQTT_PASSWORD": secret})
+    assert code == 0, err2
+    assert listener.wait_for(lambda s: len(s.on(events)) == 4 * len(onsets))
+    code, _, err4 = _run("--model", detector, "--file", path, "--speed", "0",
+                         "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-username",
+                         "monitor", "--flush-timeout", "2",
+                         env={"SK_CRY_MQTT_PASSWORD": "wrong"})
+    assert code == 1 and "refused" in err4 and "not delivered" in err4
+    (tmp_path / "bad.toml").write_text(f'mqtt_password = "{secret}"\n')
+    code, out3, err3 = _run("--config", tmp_path / "bad.toml")
+    assert code == 2 and "password" in err3
+    for text in (out, err, out2, err2, out3, err3, err4):
+        assert secret not in text
 
 
 @needs_broker
-def test_tls_checks_the_brokers_certificate(detector, recording, tmp_path):
+def test_tls_checks_the_brokers_certificate(detector, recording, mqtt, tmp_path):
     path, onsets = recording
     ca, certificate, key = make_certificates(tmp_path / "tls")
-    broker = Mosquitto(tmp_path / "broker", tls=(ca, certificate, key))
-    try:
-        code, out, err = _run("--model", detector, "--file", path, "--speed", "0",
-                              "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-ca", ca)
-        assert code == 0, err
-        assert "connected" in err and "not delivered" not in err
-        other, _, _ = make_certificates(tmp_path / "other")  # a CA that did not sign it
-        code, out, err = _run("--model", detector, "--file", path, "--speed", "0",
-                              "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-ca", other,
-                              "--flush-timeout", "1")
-        assert code == 1 and "not delivered" in err and "connected to" not in err
-        assert err.count("cannot connect") == 1
-    finally:
-        broker.stop()
+    broker = mqtt.broker(tls=(ca, certificate, key))
+    code, out, err = _run("--model", detector, "--file", path, "--speed", "0",
+                          "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-ca", ca)
+    assert code == 0, err
+    assert "connected" in err and "not delivered" not in err
+    other, _, _ = make_certificates(tmp_path / "other")  # a CA that did not sign it
+    code, out, err = _run("--model", detector, "--file", path, "--speed", "0",
+                          "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-ca", other,
+                          "--flush-timeout", "1")
+    assert code == 1 and "not delivered" in err and "connected to" not in err
+    assert err.count("cannot connect") == 1
 
 
 def test_a_config_file_sets_options_and_flags_win(detector, recording, tmp_path):
     path, onsets = recording
-    receiver = _Receiver()
+    receiver = Receiver()
     (tmp_path / "monitor.toml").write_text(
         f'model = "{detector}"\nfile = "{path}"\nspeed = 0\n'
         f'webhook = ["{receiver.url}"]\nsave_clips = "{tmp_path / "clips"}"\n'

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from _detector import noise as _noise
 from _serving import form, post, start_server
 
 import sk_cry
@@ -212,15 +213,6 @@ def test_serve_checks_host_and_port_before_it_says_serving(served, argv, says):
 
 ONSETS = [6.0, 19.0]  # the planted cries, 4 s each
 SILENCE = (25.0, 28.0)  # digital silence: the windows within it are silent
-
-
-def _noise(rng, n, level=0.02):
-    """Background: low-passed noise and a hum, stationary (as test_detect's)."""
-    white = rng.standard_normal(n).astype(np.float32)
-    low = np.convolve(white, np.ones(8) / 8, mode="same")
-    tone = np.sin(2 * np.pi * rng.uniform(80, 300) * np.arange(n) / SR)
-    x = low / (np.abs(low).max() + 1e-9) + 0.3 * tone
-    return (level * x / np.abs(x).max()).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
