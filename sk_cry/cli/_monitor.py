@@ -126,8 +126,8 @@ def _configured(args):
             value = config.get(name, default)
             if kind is list and isinstance(value, str):
                 value = [value]
-            if name == "device" and isinstance(value, int) and not isinstance(value, bool):
-                value = str(value)  # device = 2 in the config: the device number
+            if name == "device" and type(value) is int:  # device = 2: a number
+                value = str(value)
             ok = isinstance(value, kind) or value is None or (
                 kind is float and isinstance(value, int) and not isinstance(value, bool))
             if kind is list and ok:
@@ -166,15 +166,12 @@ def _broker(spec):
 
 def _detector(args):
     """``(model, reason, hop, rules)`` from the options."""
-    from ..runtime import default_detector, load, read_settings
+    from ..runtime import default_detector, load
+    from ._detect import detection_settings
 
     model = default_detector() if args.model in (None, "default") else load(args.model)
     reason = None if args.reason is None else load(args.reason)
-    hop, rules = args.hop, None
-    if args.settings is not None:
-        hop_set, rules = read_settings(args.settings, model)
-        hop = hop if hop is not None else hop_set
-    return model, reason, hop, rules
+    return (model, reason, *detection_settings(model, "bundle", args))
 
 
 def monitor(args):

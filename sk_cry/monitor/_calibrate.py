@@ -2,8 +2,6 @@
 with no crying, and the most sensitive rules that keep its false alarms at or
 under a rate."""
 
-import math
-
 import numpy as np
 
 from ..core import EventRules, find_events
@@ -121,8 +119,7 @@ def calibrate(model, paths, *, false_alarms_per_hour=1.0, hop=None, rules=None):
         errors=[d.error for d in found if d.error],
         false_alarms_per_hour=table[-1]["false_alarms_per_hour"] if chosen
         else best["false_alarms_per_hour"],
-        goal=float(false_alarms_per_hour), table=table,
-        resolution=1 / hours if hours else math.inf)
+        goal=float(false_alarms_per_hour), table=table)
 
 
 def _rules_of(model, rules):

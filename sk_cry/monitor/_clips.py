@@ -184,12 +184,9 @@ class _Clip:
 
     def write(self, block, first):
         """Write the part of ``block`` (stream samples ``first`` onwards) that
-        follows what is written, up to the limit."""
-        at = self.begin + self.written
-        skip = max(0, at - first)
-        piece = block[skip:]
-        if at < first:
-            piece = np.concatenate([np.zeros(first - at, np.float32), piece])
+        follows what is written, up to the limit (blocks come in order, without
+        gaps, from the one that holds ``begin``)."""
+        piece = block[max(0, self.begin + self.written - first):]
         room = self.limit - self.written
         if piece.size > room:
             piece, self.cut = piece[:room], True
