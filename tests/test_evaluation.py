@@ -162,6 +162,21 @@ def test_group_and_duplicate_overlap_across_a_split(cries, tmp_path):
     assert not any("group(s)" in f.message for f in clean.by_kind("group_overlap"))
 
 
+def test_a_path_listed_twice_is_a_duplicate_across_the_split(cries, tmp_path):
+    # the same file on both sides of a split: its rows, not its name, say which
+    # side each copy is on
+    X, y = cries
+    paths = _write(tmp_path, X[:20], y[:20])
+    paths.append(paths[0])
+    labels = np.r_[y[:20], y[0]]
+    report = audit(paths, labels, split=(np.r_[:16], np.r_[16:21]))
+    (dupe,) = report.by_kind("duplicate")
+    assert dupe.message.startswith("identical audio") and dupe.files == [paths[0]] * 2
+    (overlap,) = report.by_kind("group_overlap")
+    assert "duplicate audio on both sides" in overlap.message
+    assert audit(paths, labels, split=(np.r_[1:16], np.r_[16:21])).by_kind(
+        "group_overlap") == []
+
 def test_evaluate_separable_vs_chance(cries):
     X, y = cries
     good = evaluate(make_svm_pipeline(duration=2.0), X, y, cv=4, n_permutations=200)

@@ -98,7 +98,8 @@ class AuditReport:
         return "\n".join([head] + [f"  {f}" for f in self.findings])
 
     def __repr__(self):
-        return f"<AuditReport: {len(self.findings)} findings, {len(self.shortcuts)} problems>"
+        return (f"<AuditReport: {len(self.findings)} findings, "
+                f"{len(self.shortcuts)} problems>")
 
 
 def _is_missing(labels):
@@ -109,6 +110,30 @@ def _is_missing(labels):
         return np.array([v is None or (isinstance(v, float) and v != v) for v in labels],
                         dtype=bool)
     return np.zeros(labels.shape, dtype=bool)
+
+
+def _check_labels(paths, labels):
+    """Refuse labels that are not one per path, or that are missing (NaN or None)."""
+    if len(paths) != len(labels):
+        raise ParameterError(f"{len(paths)} paths but {len(labels)} labels")
+    missing = np.flatnonzero(_is_missing(labels))
+    if missing.size:
+        raise ParameterError(
+            f"{missing.size} label(s) are missing (NaN or None), e.g. for "
+            f"{paths[missing[0]]}; label those files or leave them out"
+        )
+
+
+def _scan_files(paths, planes, n_jobs):
+    """:func:`_try_scan` of every file, in order, on ``n_jobs`` threads."""
+    # threads: decoding, resampling and the STFTs run outside the GIL, and a
+    # process worker would first spend seconds importing librosa and sklearn
+    # (seed-cry's 453 files: 2.0 s on 2 threads, 3.9 s on 2 fresh processes)
+    # Each result keeps a few kilobytes per file (no waveform, no fingerprint),
+    # and joblib dispatches a few files ahead of the workers, so memory does not
+    # grow with the number of files beyond that.
+    return Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(_try_scan)(p, planes) for p in paths)
 
 
 def _try_scan(path, planes):
@@ -188,19 +213,47 @@ _PROPERTIES = {
 }
 
 
+def _unreadable_findings(paths, scans):
+    """A warning for each file whose scan is the error that says why it is unreadable."""
+    return [Finding("unreadable", "warning", f"{scan}; the rest of the audit leaves "
+                    "it out", [paths[i]])
+            for i, scan in enumerate(scans) if isinstance(scan, AudioLoadError)]
+
+
+def _measurements(scans):
+    """The per-file properties of the scanned files, one array per property."""
+    props = {k: np.asarray([s[k] for s in scans]) for k in _PROPERTIES}
+    props["peak"] = np.asarray([s["peak"] for s in scans])
+    return props
+
+
 def _describe(values, y, classes, categorical):
     parts = []
     for k, name in enumerate(classes):
         v = values[y == k]
         if categorical:
             uniq, counts = np.unique(v, return_counts=True)
-            parts.append(f"{name}: " + "/".join(f"{u}" for u in uniq[np.argsort(-counts)][:2]))
+            commonest = uniq[np.argsort(-counts)][:2]
+            parts.append(f"{name}: " + "/".join(f"{u}" for u in commonest))
         else:
             parts.append(f"{name}: median {np.median(v.astype(float)):.3g}")
     return "; ".join(parts)
 
 
+def _shortcut_findings(props, y, classes, *, cv, margin, random_state):
+    """:func:`_property_findings` on up to ``cv`` stratified folds; none when a
+    class has fewer than two files (or there is one class), as no fold can be
+    scored."""
+    n_splits = min(cv, int(np.bincount(y).min())) if len(classes) > 1 else 0
+    if n_splits < 2:
+        return []
+    folds = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
+    return _property_findings(props, y, classes, folds, margin)
+
+
 def _property_findings(props, y, classes, cv, margin):
+    """A finding for each property on which a decision stump beats chance by
+    ``margin`` under ``cv``."""
     findings = []
     chance = 1.0 / len(classes)
     enough = np.bincount(y, minlength=len(classes)).min() >= _MIN_PER_CLASS_CRITICAL
@@ -227,7 +280,22 @@ def _property_findings(props, y, classes, cv, margin):
     return findings
 
 
+def _uniform_findings(props):
+    """Info findings for the format properties every file shares."""
+    findings = []
+    for prop in ("sample_rate", "channels", "subtype", "format"):
+        kind, label, _ = _PROPERTIES[prop]
+        values = np.unique(props[prop])
+        if values.size == 1:
+            findings.append(Finding(kind, "info", f"every file has {label} {values[0]}"))
+    return findings
+
+
 def _duplicate_findings(paths, scans, y, groups, classes):
+    """``(i, j, finding)`` for each pair of files ``paths[i]``, ``paths[j]`` that
+    share audio: the indices travel with the finding, so that a caller maps it
+    back to its rows even when a path is listed twice."""
+    findings = []
     signatures = [s["signature"] for s in scans]
     lengths = np.array([s.envelope.size for s in signatures])
     frame = _duplicates.HOP / _duplicates.SR
@@ -254,7 +322,9 @@ def _duplicate_findings(paths, scans, y, groups, classes):
         dupes_msg = (f"{what}: {Path(paths[i]).name} ~ {Path(paths[j]).name}, "
                      f"{', '.join(where)}; keep one copy, or keep copies in one fold "
                      "(pass groups)")
-        yield Finding("duplicate", severity, dupes_msg, [str(paths[i]), str(paths[j])])
+        findings.append((i, j, Finding("duplicate", severity, dupes_msg,
+                                       [str(paths[i]), str(paths[j])])))
+    return findings
 
 
 def _split_sides(split, paths):
@@ -275,19 +345,21 @@ def _split_sides(split, paths):
 
 
 def _overlap_findings(split, paths, groups, dupe_pairs):
+    """Groups, and pairs ``(i, j)`` of duplicates (indices into ``paths``), that
+    lie on both sides of a fold of ``split``."""
     findings = []
     sides = _split_sides(split, paths)
     for fold, (train, test) in enumerate(sides):
         tag = f"fold {fold}: " if len(sides) > 1 else ""
         if groups is not None:
-            shared = sorted(set(np.asarray(groups)[train]) & set(np.asarray(groups)[test]),
-                            key=str)
+            shared = sorted(set(groups[train]) & set(groups[test]), key=str)
             if shared:
                 files = [str(paths[k]) for k in test if groups[k] in shared]
                 findings.append(Finding(
                     "group_overlap", "critical",
                     f"{tag}{len(shared)} group(s) on both sides of the split, e.g. "
-                    f"{str(shared[0])!r}; split by group (GroupKFold, StratifiedGroupKFold)",
+                    f"{str(shared[0])!r}; split by group (GroupKFold, "
+                    "StratifiedGroupKFold)",
                     files))
         in_train, in_test = set(train.tolist()), set(test.tolist())
         for i, j in dupe_pairs:
@@ -358,51 +430,28 @@ def audit(paths, y, groups=None, *, split=None, cv=5, margin=0.15, n_jobs=None,
     Audit of 453 files: 6 problem(s) (balanced-accuracy chance level 0.50)
       [critical] sample_rate: the sample rate alone predicts the label: ...
     """
-    paths = all_paths = [str(p) for p in paths]
+    paths = [str(p) for p in paths]
     labels = np.asarray(y)
-    if len(paths) != len(labels):
-        raise ParameterError(f"{len(paths)} paths but {len(labels)} labels")
-    missing = np.flatnonzero(_is_missing(labels))
-    if missing.size:
-        raise ParameterError(
-            f"{missing.size} label(s) are missing (NaN or None), e.g. for "
-            f"{paths[missing[0]]}; label those files or leave them out"
-        )
+    _check_labels(paths, labels)
     if groups is not None:
         groups = np.asarray(groups)
-    all_groups = groups
-    # threads: decoding, resampling and the STFTs run outside the GIL, and a
-    # process worker would first spend seconds importing librosa and sklearn
-    # (seed-cry's 453 files: 2.0 s on 2 threads, 3.9 s on 2 fresh processes)
-    # Each result keeps a few kilobytes per file (no waveform, no fingerprint),
-    # and joblib dispatches a few files ahead of the workers, so memory does not
-    # grow with the number of files beyond that.
-    planes = _duplicates.projections(random_state)
-    scans = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_try_scan)(p, planes) for p in paths)
-    findings = [Finding("unreadable", "warning", f"{scan}; the rest of the audit "
-                        "leaves it out", [paths[i]])
-                for i, scan in enumerate(scans) if isinstance(scan, AudioLoadError)]
+    scans = _scan_files(paths, _duplicates.projections(random_state), n_jobs)
+    findings = _unreadable_findings(paths, scans)
+    # the rest looks at the readable files only: ``read`` maps their positions
+    # back to rows of ``paths``
     read = [i for i, scan in enumerate(scans) if not isinstance(scan, AudioLoadError)]
     if not read:
         return AuditReport(findings, {}, 1.0, len(paths))
-    paths, scans = [paths[i] for i in read], [scans[i] for i in read]
-    classes, y = np.unique(labels[read], return_inverse=True)
-    groups = None if groups is None else groups[read]
-    props = {k: np.asarray([s[k] for s in scans]) for k in _PROPERTIES}
-    props["peak"] = np.asarray([s["peak"] for s in scans])
-    n_splits = min(cv, int(np.bincount(y).min())) if len(classes) > 1 else 0
-    if n_splits >= 2:
-        folds = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
-        findings += _property_findings(props, y, classes, folds, margin)
-    for prop in ("sample_rate", "channels", "subtype", "format"):
-        kind, label, _ = _PROPERTIES[prop]
-        values = np.unique(props[prop])
-        if values.size == 1:
-            findings.append(Finding(kind, "info", f"every file has {label} {values[0]}"))
-    dupes = list(_duplicate_findings(paths, scans, y, groups, classes))
-    findings += dupes
+    scans = [scans[i] for i in read]
+    classes, y_read = np.unique(labels[read], return_inverse=True)
+    props = _measurements(scans)
+    findings += _shortcut_findings(props, y_read, classes, cv=cv, margin=margin,
+                                   random_state=random_state)
+    findings += _uniform_findings(props)
+    dupes = _duplicate_findings([paths[i] for i in read], scans, y_read,
+                                None if groups is None else groups[read], classes)
+    findings += [finding for _, _, finding in dupes]
     if split is not None:
-        findings += _overlap_findings(split, all_paths, all_groups, [
-            tuple(read[paths.index(f)] for f in d.files) for d in dupes])
-    return AuditReport(findings, props, 1.0 / max(len(classes), 1), len(all_paths))
+        findings += _overlap_findings(split, paths, groups,
+                                      [(read[i], read[j]) for i, j, _ in dupes])
+    return AuditReport(findings, props, 1.0 / max(len(classes), 1), len(paths))

@@ -4,6 +4,7 @@ One headline number per result: the balanced accuracy, its 95 % interval and its
 p-value all describe the same statistic, named in ``EvaluationResult.statistic``.
 """
 
+from collections import namedtuple
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 
@@ -136,14 +137,6 @@ class EvaluationResult:
         return "\n".join(lines + [self.verdict])
 
 
-def _splitter(cv, groups, random_state):
-    if not isinstance(cv, Integral):
-        return cv
-    if groups is not None:
-        return StratifiedGroupKFold(cv, shuffle=True, random_state=random_state)
-    return StratifiedKFold(cv, shuffle=True, random_state=random_state)
-
-
 def _balanced_accuracy(y, pred, n_classes):
     """``balanced_accuracy_score`` on encoded labels, without its input checks.
 
@@ -191,6 +184,124 @@ def _bootstrap_ci(y, pred, units, strata, n_classes, rng, n_boot=1000):
             continue
         scores.append(_statistic(y, pred, idx, n_classes))
     return tuple(float(q) for q in np.percentile(scores, [2.5, 97.5]))
+
+
+def _check_options(permutation, error_score):
+    """Refuse a ``permutation`` or ``error_score`` that :func:`evaluate` cannot honour."""
+    if permutation not in _PERMUTATIONS:
+        raise ParameterError(f"permutation must be 'predictions' or 'refit', got "
+                             f"{permutation!r}")
+    if not (isinstance(error_score, str) and error_score == "raise"
+            or isinstance(error_score, Real) and np.isnan(error_score)):
+        raise ParameterError(
+            f"error_score must be 'raise' or np.nan, got {error_score!r}: a failed "
+            "fold has no predictions to pool, so a stand-in score would be mixed "
+            "into the headline")
+
+
+def _splitter(cv, groups, random_state):
+    """The splitter an int ``cv`` stands for (shuffled, stratified, grouped when
+    there are groups); any other ``cv`` as given."""
+    if not isinstance(cv, Integral):
+        return cv
+    if groups is not None:
+        return StratifiedGroupKFold(cv, shuffle=True, random_state=random_state)
+    return StratifiedKFold(cv, shuffle=True, random_state=random_state)
+
+
+# What the fold loop gave: each fold's ``balanced_accuracy`` and ``f1_macro``
+# (NaN where it failed), its ``fit_time`` and ``score_time``, each clip's
+# out-of-fold prediction ``oof`` (-1 where its fold failed) and the fold it was
+# tested in, ``fold_of`` (-1 likewise).
+_OutOfFold = namedtuple(
+    "_OutOfFold", "balanced_accuracy f1_macro fit_time score_time oof fold_of")
+
+
+def _out_of_fold(estimator, X, y_enc, folds, *, n_jobs, verbose, error_score):
+    """Fit and score each fold with ``cross_validate``, and predict its test clips.
+
+    The per-fold scores come from ``cross_validate``'s scorers; the fitted models
+    come back too (``return_indices`` alone gives no predictions to pool) and
+    predict their test fold once more here: one extra prediction pass over the
+    data, against the k fits.
+    """
+    # verbose=1 here is one line per fold with its scores, which is
+    # scikit-learn's verbose=3.
+    sk_verbose = verbose + 2 if verbose > 0 else 0
+    cv_results = cross_validate(
+        estimator, X, y_enc, cv=folds,
+        scoring={"balanced_accuracy": "balanced_accuracy", "f1_macro": "f1_macro"},
+        n_jobs=n_jobs, verbose=sk_verbose, error_score=error_score,
+        return_estimator=True, return_indices=True,
+    )
+    bal = np.asarray(cv_results["test_balanced_accuracy"], dtype=float)
+    f1 = np.asarray(cv_results["test_f1_macro"], dtype=float)
+    oof = np.full(len(y_enc), -1)
+    fold_of = np.full(len(y_enc), -1)
+    for k, (test, model) in enumerate(zip(cv_results["indices"]["test"],
+                                          cv_results["estimator"])):
+        if np.isnan(bal[k]):  # failed fit or scoring: nothing to predict with
+            continue
+        oof[test] = model.predict(_safe_indexing(X, test))
+        fold_of[test] = k
+    if not np.any(oof >= 0):
+        raise ParameterError(  # scoring failed in every fold (failed fits raise first)
+            "every fold failed to score; run with error_score='raise' to see why")
+    return _OutOfFold(bal, f1, np.asarray(cv_results["fit_time"]),
+                      np.asarray(cv_results["score_time"]), oof, fold_of)
+
+
+def _pooled_test(y, pred, n_classes, n_permutations, rng):
+    """``permutation="predictions"``: the pooled statistic and its null.
+
+    ``(strata, headline, f1_headline, null)``: one stratum (the pool), its
+    balanced accuracy and macro F1, and the balanced accuracy of the fixed
+    predictions against each of ``n_permutations`` permutations of the labels.
+    """
+    strata = [np.arange(len(y))]
+    headline = _statistic(y, pred, strata, n_classes)
+    f1_headline = float(f1_score(y, pred, average="macro"))
+    null = np.array([_balanced_accuracy(rng.permutation(y), pred, n_classes)
+                     for _ in range(n_permutations)])
+    return strata, headline, f1_headline, null
+
+
+def _refit_test(estimator, X, y_enc, groups, folds, found, kept, *, n_permutations,
+                n_jobs, random_state, verbose):
+    """``permutation="refit"``: the mean over folds and its null.
+
+    ``(strata, headline, f1_headline, null)``: one stratum per scored fold
+    (``kept`` is the fold of each scored clip), the means of the fold scores
+    ``found`` (an :class:`_OutOfFold`), and the null of
+    ``permutation_test_score`` refitted on the same ``folds``.
+    """
+    strata = [np.flatnonzero(kept == k) for k in np.unique(kept)]
+    headline = float(np.nanmean(found.balanced_accuracy))
+    f1_headline = float(np.nanmean(found.f1_macro))
+    # sklearn's own p-value compares the null with its own refit of the true
+    # labels; comparing it with the headline makes the p-value test exactly
+    # the reported number (the same for a deterministic estimator).
+    _, null, _ = permutation_test_score(
+        estimator, X, y_enc, groups=groups, cv=folds,
+        n_permutations=n_permutations, n_jobs=n_jobs,
+        scoring="balanced_accuracy", random_state=random_state,
+        verbose=max(verbose - 1, 0))
+    return strata, headline, f1_headline, null
+
+
+def _p_value(null, headline):
+    """Share of the permutations (and the observation itself) scoring at least
+    ``headline`` (Phipson & Smyth's ``(1 + b) / (1 + m)``: never 0)."""
+    return float((1 + np.sum(null >= headline)) / (1 + len(null)))
+
+
+def _verdict(headline, ci, chance, p_value, statistic):
+    """One line: above chance only if p < 0.05 and the interval clears chance."""
+    facts = (f"balanced accuracy {headline:.2f} ({_STATISTICS[statistic]}), 95% CI "
+             f"{ci[0]:.2f}-{ci[1]:.2f}, chance {chance:.2f}, p = {p_value:.3g}")
+    if p_value >= 0.05 or ci[0] <= chance:
+        return f"NOT distinguishable from chance ({facts})."
+    return f"Above chance ({facts})."
 
 
 def evaluate(estimator, X, y, groups=None, cv=5, *, n_permutations=1000,
@@ -273,93 +384,43 @@ def evaluate(estimator, X, y, groups=None, cv=5, *, n_permutations=1000,
     >>> result.verdict.startswith("NOT")
     True
     """
-    if permutation not in _PERMUTATIONS:
-        raise ParameterError(f"permutation must be 'predictions' or 'refit', got "
-                             f"{permutation!r}")
-    if not (isinstance(error_score, str) and error_score == "raise"
-            or isinstance(error_score, Real) and np.isnan(error_score)):
-        raise ParameterError(
-            f"error_score must be 'raise' or np.nan, got {error_score!r}: a failed "
-            "fold has no predictions to pool, so a stand-in score would be mixed "
-            "into the headline")
+    _check_options(permutation, error_score)
     classes, y_enc = np.unique(np.asarray(y), return_inverse=True)
     n_classes = len(classes)
     if groups is not None:
         groups = np.asarray(groups)
-    splitter = _splitter(cv, groups, random_state)
-    folds = list(splitter.split(np.zeros((len(y_enc), 1)), y_enc, groups))
-    # verbose=1 here is one line per fold with its scores, which is
-    # scikit-learn's verbose=3.
-    sk_verbose = verbose + 2 if verbose > 0 else 0
+    # drawn once: the scores, the interval and a refit permutation test share them
+    folds = list(_splitter(cv, groups, random_state).split(
+        np.zeros((len(y_enc), 1)), y_enc, groups))
+    found = _out_of_fold(estimator, X, y_enc, folds, n_jobs=n_jobs, verbose=verbose,
+                         error_score=error_score)
 
-    # The per-fold scores come from cross_validate's scorers; the fitted models
-    # come back too (return_indices alone gives no predictions to pool) and
-    # predict their test fold once more here: one extra prediction pass over
-    # the data, against the k fits.
-    cv_results = cross_validate(
-        estimator, X, y_enc, cv=folds,
-        scoring={"balanced_accuracy": "balanced_accuracy", "f1_macro": "f1_macro"},
-        n_jobs=n_jobs, verbose=sk_verbose, error_score=error_score,
-        return_estimator=True, return_indices=True,
-    )
-    bal = np.asarray(cv_results["test_balanced_accuracy"], dtype=float)
-    f1 = np.asarray(cv_results["test_f1_macro"], dtype=float)
-    oof = np.full(len(y_enc), -1)
-    fold_of = np.full(len(y_enc), -1)
-    for k, (test, model) in enumerate(zip(cv_results["indices"]["test"],
-                                          cv_results.pop("estimator"))):
-        if np.isnan(bal[k]):  # failed fit or scoring: nothing to predict with
-            continue
-        oof[test] = model.predict(_safe_indexing(X, test))
-        fold_of[test] = k
-    scored = oof >= 0
+    # everything below is computed on the clips whose fold was scored
+    scored = found.oof >= 0
     n_scored = int(scored.sum())
-    if n_scored == 0:
-        raise ParameterError(  # scoring failed in every fold (failed fits raise first)
-            "every fold failed to score; run with error_score='raise' to see why")
-    rng = check_random_state(random_state)
-    y_s, p_s = y_enc[scored], oof[scored]
+    y_s, p_s = y_enc[scored], found.oof[scored]
     units = groups[scored] if groups is not None else np.arange(n_scored)
-    chance = 1.0 / n_classes
-
+    rng = check_random_state(random_state)
     if permutation == "refit":
         statistic = "fold_mean"
-        headline = float(np.nanmean(bal))
-        f1_headline = float(np.nanmean(f1))
-        kept = fold_of[scored]
-        strata = [np.flatnonzero(kept == k) for k in np.unique(kept)]
-        _, null, _ = permutation_test_score(
-            estimator, X, y_enc, groups=groups, cv=folds,
-            n_permutations=n_permutations, n_jobs=n_jobs,
-            scoring="balanced_accuracy", random_state=random_state,
-            verbose=max(verbose - 1, 0))
-        # sklearn's own p-value compares the null with its own refit of the true
-        # labels; comparing it with the headline makes the p-value test exactly
-        # the reported number (the same for a deterministic estimator).
+        strata, headline, f1_headline, null = _refit_test(
+            estimator, X, y_enc, groups, folds, found, found.fold_of[scored],
+            n_permutations=n_permutations, n_jobs=n_jobs, random_state=random_state,
+            verbose=verbose)
     else:
         statistic = "pooled"
-        strata = [np.arange(n_scored)]
-        headline = _statistic(y_s, p_s, strata, n_classes)
-        f1_headline = float(f1_score(y_s, p_s, average="macro"))
-        null = np.array([_balanced_accuracy(rng.permutation(y_s), p_s, n_classes)
-                         for _ in range(n_permutations)])
-    p_value = float((1 + np.sum(null >= headline)) / (1 + n_permutations))
+        strata, headline, f1_headline, null = _pooled_test(
+            y_s, p_s, n_classes, n_permutations, rng)
+    p_value = _p_value(null, headline)
     ci = _bootstrap_ci(y_s, p_s, units, strata, n_classes, rng)
-
-    facts = (f"balanced accuracy {headline:.2f} ({_STATISTICS[statistic]}), 95% CI "
-             f"{ci[0]:.2f}-{ci[1]:.2f}, chance {chance:.2f}, p = {p_value:.3g}")
-    if p_value >= 0.05 or ci[0] <= chance:
-        verdict = f"NOT distinguishable from chance ({facts})."
-    else:
-        verdict = f"Above chance ({facts})."
+    chance = 1.0 / n_classes
     return EvaluationResult(
         balanced_accuracy=headline, ci=ci, chance=chance, p_value=p_value,
-        verdict=verdict, statistic=statistic, balanced_accuracy_folds=bal,
-        f1_macro=f1_headline, f1_macro_folds=f1,
+        verdict=_verdict(headline, ci, chance, p_value, statistic),
+        statistic=statistic, balanced_accuracy_folds=found.balanced_accuracy,
+        f1_macro=f1_headline, f1_macro_folds=found.f1_macro,
         confusion_matrix=confusion_matrix(y_s, p_s, labels=np.arange(n_classes)),
-        classes=classes, fit_time=np.asarray(cv_results["fit_time"]),
-        score_time=np.asarray(cv_results["score_time"]), n_scored=n_scored,
-        grouped=groups is not None, permutation=permutation,
-        n_permutations=n_permutations, oof_predictions=oof,
+        classes=classes, fit_time=found.fit_time, score_time=found.score_time,
+        n_scored=n_scored, grouped=groups is not None, permutation=permutation,
+        n_permutations=n_permutations, oof_predictions=found.oof,
     )
-
