@@ -187,6 +187,53 @@ def test_callbacks_are_called():
     assert Epochs.seen == 4
 
 
+def test_callbacks_given_to_fit_see_every_epoch_and_are_not_kept(tmp_path):
+    import pickle
+
+    import keras
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sk_cry import load, save
+
+    class Epochs(keras.callbacks.Callback):  # local to the test: pickle refuses it
+        def __init__(self):
+            super().__init__()
+            self.rates, self.ended = [], []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.rates.append(float(self.model.optimizer.learning_rate))
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.ended.append(epoch)
+
+    seen = Epochs()
+    clf = CryCNNClassifier(**{**_TINY, "epochs": 3}, lr_schedule="cosine")
+    clf.fit(_X, _Y, callbacks=[seen])
+    assert seen.ended == [0, 1, 2] and len(clf.history_["loss"]) == 3
+    # called after the estimator's own callbacks: the schedule has set each rate
+    assert seen.rates[0] == pytest.approx(1e-3) and seen.rates[0] > seen.rates[1] > \
+        seen.rates[2]
+    # ... and kept nowhere: not a parameter, not an attribute, not in the file
+    assert all(value is not seen for value in clf.get_params().values())
+    pickle.dumps(clf)
+    again = load(save(clf, tmp_path / "cnn.skcry"))
+    np.testing.assert_allclose(again.predict_proba(_X), clf.predict_proba(_X),
+                               atol=1e-6)
+    clone(clf).fit(_X, _Y)
+    clf.fit(_X, _Y)
+    assert seen.ended == [0, 1, 2]  # later fits do not call it
+    # a pipeline routes them to the CNN's fit (sklearn's step__param)
+    routed = Epochs()
+    pipe = Pipeline([("same", FunctionTransformer()), ("cnn", clone(clf))])
+    pipe.fit(_X, _Y, cnn__callbacks=[routed])
+    assert routed.ended == [0, 1, 2]
+    pickle.dumps(pipe)
+    with pytest.raises(ParameterError, match="must be keras.callbacks.Callback"):
+        clone(clf).fit(_X, _Y, callbacks=[print])
+
+
 def test_validation_split_is_refused_with_the_parameter_to_use():
     with pytest.raises(ParameterError, match="validation_split=0.2 is not supported.*"
                        "validation_fraction"):

@@ -42,6 +42,21 @@ _OWN_FIT_ARGS = {
 }
 
 
+def _this_fit_only(callbacks):
+    """``{"callbacks": [...]}`` for scikeras's route to ``_fit_keras_model``, or
+    nothing; a callback that is not a Keras one is refused before any work."""
+    if callbacks is None:
+        return {}
+    if isinstance(callbacks, keras.callbacks.Callback):
+        callbacks = [callbacks]
+    wrong = [c for c in callbacks if not isinstance(c, keras.callbacks.Callback)]
+    if wrong:
+        raise ParameterError(
+            f"callbacks passed to fit must be keras.callbacks.Callback instances, got "
+            f"{wrong[0]!r}; subclass keras.callbacks.Callback and pass an instance")
+    return {"callbacks": list(callbacks)}
+
+
 class CryCNNClassifier(ScikerasFixes, KerasClassifier):
     """Dual-input residual CNN on MFCC and log-mel maps, as an sklearn classifier.
 
@@ -117,9 +132,11 @@ class CryCNNClassifier(ScikerasFixes, KerasClassifier):
         ``optimizer__<name>`` (but ``learning_rate`` above), ``loss`` (default
         ``"categorical_crossentropy"`` on one-hot targets, which mixup needs;
         ``"sparse_categorical_crossentropy"`` trains on integer labels, with
-        ``mixup=0``) and ``loss__*``, ``metrics``, ``callbacks``, ``shuffle``
-        (default True), ``compile__*``, and ``fit__<name>`` for any further
-        argument of ``keras.Model.fit`` (``fit__steps_per_epoch``, ...).
+        ``mixup=0``) and ``loss__*``, ``metrics``, ``callbacks`` (kept with the
+        estimator: callbacks for one fit only, such as progress, go to
+        :meth:`fit`), ``shuffle`` (default True), ``compile__*``, and
+        ``fit__<name>`` for any further argument of ``keras.Model.fit``
+        (``fit__steps_per_epoch``, ...).
         ``validation_split`` and the ``Model.fit`` arguments the estimator sets
         itself raise a :class:`~sk_cry.ParameterError` that names the parameter
         to use instead.
@@ -274,12 +291,47 @@ class CryCNNClassifier(ScikerasFixes, KerasClassifier):
                 f"its other settings optimizer__<name>), got {optimizer!r}"
             )
 
-    def fit(self, X, y, sample_weight=None, **kwargs):
+    def fit(self, X, y, sample_weight=None, *, callbacks=None, **kwargs):
         """Fit the network; see :meth:`scikeras.wrappers.KerasClassifier.fit`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Flat feature maps, ``sum(input_bands) * n_frames`` values per row.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        callbacks : list of keras.callbacks.Callback, default=None
+            Called during this fit only, after the estimator's own (the
+            ``callbacks`` parameter, early stopping, the learning-rate
+            schedule): progress reporting, say. They are neither a parameter
+            nor an attribute, so a saved, pickled or cloned estimator does not
+            hold them and a later ``fit`` does not call them. Through a
+            pipeline: ``pipe.fit(paths, y, cnn__callbacks=[...])``.
+        **kwargs
+            Further arguments of :meth:`keras.Model.fit` for this fit, as
+            scikeras routes them (``fit__<name>`` parameters set them for
+            every fit).
 
         Returns
         -------
         self : CryCNNClassifier
+
+        Examples
+        --------
+        >>> import keras
+        >>> import numpy as np
+        >>> from sk_cry import CryCNNClassifier
+        >>> X = np.random.default_rng(0).normal(size=(20, 2 * 8)).astype("float32")
+        >>> y = np.arange(20) % 2
+        >>> seen = []
+        >>> class Epochs(keras.callbacks.Callback):
+        ...     def on_epoch_end(self, epoch, logs=None):
+        ...         seen.append(epoch)
+        >>> clf = CryCNNClassifier(input_bands=(1, 1), stem_kernel=1, epochs=2,
+        ...                        early_stopping=False, random_state=0)
+        >>> clf = clf.fit(X, y, callbacks=[Epochs()])
+        >>> seen
+        [0, 1]
         """
         self._check_params()
         labels = np.asarray(y)
@@ -289,13 +341,18 @@ class CryCNNClassifier(ScikerasFixes, KerasClassifier):
                 f"y holds one class only ({labels[:1].tolist()}); a classifier needs at "
                 "least two classes to learn from"
             )
-        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        return super().fit(X, y, sample_weight=sample_weight,
+                           **_this_fit_only(callbacks), **kwargs)
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):
-        """One more epoch; see :meth:`scikeras.wrappers.KerasClassifier.partial_fit`."""
+    def partial_fit(self, X, y, classes=None, sample_weight=None, *, callbacks=None,
+                    **kwargs):
+        """One more epoch; see :meth:`scikeras.wrappers.KerasClassifier.partial_fit`.
+
+        ``callbacks`` are called during this epoch only, as in :meth:`fit`.
+        """
         self._check_params()
         return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight,
-                                   **kwargs)
+                                   **_this_fit_only(callbacks), **kwargs)
 
     def _keras_build_fn(self):
         model = build_residual_cnn(
@@ -320,16 +377,19 @@ class CryCNNClassifier(ScikerasFixes, KerasClassifier):
         return None if self._random_state is None else int(self._random_state)
 
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
-                         **kwargs):
+                         *, callbacks=(), **kwargs):
         """Train on shuffled (mixed-up) batches, with early stopping and a schedule.
 
         Replaces scikeras's plain ``Model.fit(X, y)``; ``partial_fit`` (one
         epoch) gets neither early stopping nor the schedule. scikeras's
-        ``fit__*`` arguments go to ``Model.fit``.
+        ``fit__*`` arguments go to ``Model.fit``; ``callbacks`` (this fit's,
+        from :meth:`fit`) follow the estimator's own.
         """
+        this_fit = list(callbacks)
         fit_args = route_params(self.get_params(), destination="fit",
                                 pass_filter=self._fit_kwargs)
         fit_args.update(kwargs)
+        # the callbacks parameters are scikeras's, already in self._fit_callbacks
         fit_args = {k: v for k, v in fit_args.items() if not k.startswith("callbacks")}
         batch_size = fit_args.pop("batch_size")
         shuffle = fit_args.pop("shuffle", True)
@@ -360,6 +420,7 @@ class CryCNNClassifier(ScikerasFixes, KerasClassifier):
                 patience=self.n_iter_no_change, restore_best_weights=True))
         if epochs > 1 and self.lr_schedule == "cosine":
             callbacks.append(cosine_schedule(self.learning_rate, epochs))
+        callbacks += this_fit
         batches = TrainingBatches(X, y, sample_weight, batch_size=batch_size,
                                   mixup=self.mixup, shuffle=shuffle, seed=self._seed())
         seeded = (nullcontext() if self._random_state is None
