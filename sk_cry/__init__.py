@@ -20,7 +20,7 @@ __version__ = "0.2.0.dev0"
 
 __getattr__, _, _lazy_all = attach(__name__, {
     "": ["datasets", "evaluation", "features", "io", "models", "runtime"],
-    ".evaluation": ["audit", "evaluate"],
+    ".evaluation": ["audit", "choose_model", "evaluate"],
     ".features": ["FeatureScaler", "MelExtractor", "MFCCExtractor", "MFCCMelExtractor",
                   "TimePooling"],
     ".io": ["AudioLoader"],

@@ -239,6 +239,36 @@ def test_what_cannot_be_exported_says_why(binary, tmp_path, monkeypatch):
     assert not (tmp_path / "large.skcry-bundle").exists()
 
 
+def test_int8_bundles_are_smaller_and_close_to_the_float_ones(binary, svm_binary,
+                                                               tmp_path):
+    pipe, bundle, paths = binary
+    path = tmp_path / "int8.skcry-bundle"
+    sk_cry.export(pipe, path, quantize="int8", representative=paths[:24])
+    float_, int8 = runtime.load(bundle), runtime.load(path)
+    assert (float_.quantization, int8.quantization) == (None, "int8")
+    with zipfile.ZipFile(bundle) as a, zipfile.ZipFile(path) as b:
+        sizes = [z.getinfo("network.tflite").file_size for z in (a, b)]
+    assert sizes[1] < 0.6 * sizes[0]  # int8 weights: a quarter, plus the graph
+    p_float, p_int8 = float_.predict_proba(paths), int8.predict_proba(paths)
+    assert 0 < np.abs(p_int8 - p_float).max() < 0.1  # quantized, and close
+    # waveforms as representative clips give the same ranges, hence the same network
+    waves = pipe["loader"].transform(paths[:24])
+    sk_cry.export(pipe, tmp_path / "waves.skcry-bundle", quantize="int8",
+                  representative=waves)
+    assert np.array_equal(runtime.load(tmp_path / "waves.skcry-bundle")
+                          .predict_proba(paths), p_int8)
+    with pytest.raises(ParameterError, match="needs representative clips"):
+        sk_cry.export(pipe, tmp_path / "none.skcry-bundle", quantize="int8")
+    with pytest.raises(ParameterError, match="quantize must be None.*or 'int8'"):
+        sk_cry.export(pipe, tmp_path / "int4.skcry-bundle", quantize="int4",
+                      representative=paths)
+    with pytest.raises(ParameterError, match="an SVM pipeline has none"):
+        sk_cry.export(svm_binary[0], tmp_path / "svm.skcry-bundle", quantize="int8",
+                      representative=paths)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["int8.skcry-bundle",
+                                                          "waves.skcry-bundle"]
+
+
 @pytest.fixture(scope="module")
 def long_recording(tmp_path_factory):
     """20 s: 8 s of cries, 8 s of digital silence, 4 s of cries."""

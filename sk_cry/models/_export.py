@@ -12,13 +12,17 @@ from ..features import FeatureScaler, MFCCMelExtractor, band_layout
 from ..io import AudioLoader
 from ..runtime import write_bundle
 
-__all__ = ["EXPORT_MAX_WEIGHTS", "export"]
+__all__ = ["EXPORT_MAX_WEIGHTS", "QUANTIZE_MAX_CLIPS", "export"]
 
 #: Networks above this many weights are not exported: converting one costs
 #: memory and minutes that grow with it (the reference topology's 51 M weights:
 #: 55 s and 7 GB to convert, a 205 MB flatbuffer; the default network's 24 k:
 #: under a second and about 100 KB).
 EXPORT_MAX_WEIGHTS = 2_000_000
+
+#: Clips of ``representative`` that int8 quantization reads activation ranges
+#: off: TensorFlow's guidance is 100 to 500; more only takes longer.
+QUANTIZE_MAX_CLIPS = 300
 
 
 def _is_cnn(pipeline):
@@ -68,7 +72,7 @@ def _detection_settings(detection, window):
     return {"hop": float(hop), "rules": rules.to_dict()}
 
 
-def export(pipeline, path, *, detection=None):
+def export(pipeline, path, *, detection=None, quantize=None, representative=None):
     """Write a fitted CNN or SVM pipeline as a bundle that runs without
     TensorFlow or scikit-learn.
 
@@ -96,6 +100,17 @@ def export(pipeline, path, *, detection=None):
         (the fields of :class:`~sk_cry.core.EventRules`) that
         :meth:`~sk_cry.runtime.BundleModel.detect` uses when not told
         otherwise.
+    quantize : {None, "int8"}, default=None
+        ``"int8"``: the CNN's network is quantized after training (int8
+        weights and activations, float32 inputs and outputs), which needs
+        ``representative``. The bundle is smaller and its probabilities differ
+        from the float network's by a few hundredths
+        (``benchmarks/quantize.py``). An SVM has no network to quantize.
+    representative : array-like or None, default=None
+        Clips from the training data, in the form ``pipeline.fit`` took them
+        (file paths or waveforms): the range of each activation is read off
+        them. At most :data:`QUANTIZE_MAX_CLIPS` are used (an even spread over
+        the rest).
 
     Returns
     -------
@@ -106,8 +121,9 @@ def export(pipeline, path, *, detection=None):
     ------
     ParameterError
         If the pipeline is neither (another classifier, an uncalibrated SVC),
-        its network has more than :data:`EXPORT_MAX_WEIGHTS` weights, or its
-        class labels are neither str nor int.
+        its network has more than :data:`EXPORT_MAX_WEIGHTS` weights, its
+        class labels are neither str nor int, or ``quantize`` is not None or
+        "int8", asked of an SVM, or without ``representative``.
     sklearn.exceptions.NotFittedError
         If it is not fitted.
 
@@ -117,10 +133,17 @@ def export(pipeline, path, *, detection=None):
     >>> sk_cry.export(pipe, "cry.skcry-bundle")            # doctest: +SKIP
     >>> sk_cry.runtime.load("cry.skcry-bundle").predict(["clip.wav"])  # doctest: +SKIP
     """
+    if quantize not in (None, "int8"):
+        raise ParameterError(f"quantize must be None (a float network) or 'int8', got "
+                             f"{quantize!r}")
     if detection is not None:
         loader = getattr(pipeline, "steps", [(None, None)])[0][1]
         detection = _detection_settings(detection, float(getattr(loader, "duration", 0)))
     if not _is_cnn(pipeline):
+        if quantize is not None:
+            raise ParameterError("quantize='int8' quantizes a CNN's network; an SVM "
+                                 "pipeline has none (its bundle runs on numpy): "
+                                 "export it with quantize=None")
         return _export_svm(pipeline, path, detection)
     loader, features, scaler, cnn = [s for _, s in pipeline.steps]
     try:
@@ -137,6 +160,8 @@ def export(pipeline, path, *, detection=None):
             "topology's 51 M takes 7 GB of memory and a minute, for a 205 MB "
             "file no small device should load); export a smaller network, such as "
             "make_cnn_pipeline()'s default")
+    if quantize is not None:
+        representative = _representative(pipeline, representative)
     from ._lite import to_flatbuffer  # TensorFlow
 
     bands = band_layout(features.n_mfcc, features.n_mels)
@@ -153,12 +178,33 @@ def export(pipeline, path, *, detection=None):
     }
     if detection is not None:
         model["detection"] = detection
+    if quantize is not None:
+        model["quantization"] = quantize
     arrays = {"window": hann_window(features.n_fft), "mel_basis": mel,
               "dct": dct_matrix(features.n_mels, bands[0]),
               "mean": np.asarray(scaler.mean_, np.float64),
               "scale": np.asarray(scaler.scale_, np.float64)}
-    return write_bundle(path, network=to_flatbuffer(cnn.model_), model=model,
-                        arrays=arrays, sk_cry_version=__version__)
+    network = to_flatbuffer(cnn.model_, representative)
+    return write_bundle(path, network=network, model=model, arrays=arrays,
+                        sk_cry_version=__version__)
+
+
+def _representative(pipeline, X):
+    """The network's inputs for at most ``QUANTIZE_MAX_CLIPS`` of the clips ``X``
+    (spread evenly over them): the pipeline's own steps up to the network."""
+    n = 0 if X is None else len(X)
+    if n == 0:
+        raise ParameterError("quantize='int8' needs representative clips from the "
+                             "training data (representative=paths or waveforms, "
+                             f"{QUANTIZE_MAX_CLIPS} are used at most): int8 ranges are "
+                             "read off them")
+    keep = np.unique(np.linspace(0, n - 1, min(n, QUANTIZE_MAX_CLIPS)).round()
+                     .astype(int))
+    X = [X[i] for i in keep] if isinstance(X, (list, tuple)) else np.asarray(X)[keep]
+    cnn = pipeline.steps[-1][1]
+    maps = pipeline[:-1].transform(X)
+    parts = cnn.feature_encoder_.transform(maps)
+    return [np.ascontiguousarray(part, np.float32) for part in parts]
 
 
 def _export_svm(pipeline, path, detection):

@@ -8,6 +8,7 @@ the same outputs to about 1e-6 (``benchmarks/choices.py``). The estimator asks
 """
 
 import threading
+import warnings
 import weakref
 
 import tensorflow as tf
@@ -42,11 +43,16 @@ def _training_steps(model):
     return None if optimizer is None else int(optimizer.iterations.value)
 
 
-def to_flatbuffer(model):
+def to_flatbuffer(model, representative=None):
     """``model(inputs, training=False)`` with frozen weights, as LiteRT bytes.
 
     The inputs are named ``input_0``, ``input_1``, ... in the order of
-    ``model.inputs``, and the batch dimension is left free.
+    ``model.inputs``, and the batch dimension is left free. With
+    ``representative`` (a list of input arrays, one row per clip, as the model
+    takes them) the network is quantized after training: int8 weights and
+    activations, each activation's range read off those clips, float32 inputs
+    and outputs (LiteRT's own quantize and dequantize at the ends), float
+    kernels where an operation has no int8 one.
     """
     specs = [tf.TensorSpec(x.shape, x.dtype, name=f"input_{i}")
              for i, x in enumerate(model.inputs)]
@@ -56,7 +62,19 @@ def to_flatbuffer(model):
     # a frozen function holds no variables: an empty module is all the converter
     # needs to take its current (not its deprecated, warning) path
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], tf.Module())
-    return converter.convert()
+    if representative is not None:
+        def clips():  # by input name: the converted graph orders its inputs its way
+            for i in range(len(representative[0])):
+                yield {f"input_{k}": part[i:i + 1]
+                       for k, part in enumerate(representative)}
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = clips
+    with warnings.catch_warnings():
+        # TensorFlow's calibrator runs the clips on its own deprecated interpreter
+        warnings.filterwarnings("ignore", r"\s*Warning: tf.lite.Interpreter is "
+                                "deprecated")
+        return converter.convert()
 
 
 class _LiteNetwork:

@@ -53,6 +53,9 @@ class BundleModel:
     detection : dict
         A detector's settings as exported (``hop`` in seconds, ``rules`` of
         :class:`~sk_cry.core.EventRules`); empty for a plain classifier.
+    quantization : {None, "int8"}
+        How a CNN's network was exported: None for float32 weights, ``"int8"``
+        for a network quantized after training (``export(quantize="int8")``).
     """
 
     def __init__(self, manifest, model, network, arrays):
@@ -65,6 +68,7 @@ class BundleModel:
         self.sk_cry_version = manifest["sk_cry_version"]
         self.detection = dict(model.get("detection") or {})
         self.kind = model["kind"]
+        self.quantization = model.get("quantization")
         n_samples = int(round(self.sr * self.duration))
         if self.kind == "cnn":
             front_end = FrontEnd(model["front_end"], arrays, n_samples)
