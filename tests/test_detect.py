@@ -1,6 +1,8 @@
 """Cry detection: windows that share one STFT, events from a trained detector on
 a generated night, live events equal to batch ones, errors as records."""
 
+import io
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -12,6 +14,7 @@ import sk_cry
 from sk_cry import ParameterError, runtime
 from sk_cry.core import FrameWindows, MelSpectrum, hann_window, log_power
 from sk_cry.datasets import make_cries
+from sk_cry.exceptions import TruncatedAudioWarning
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +98,8 @@ def test_shared_frames_change_probabilities_little(detector, night):
     shared = [(s, p) for s, p, _ in model._scored(runtime_blocks(path), 0.5, 1, {})]
     # the per-window path starts windows exactly every 0.5 s, the shared one on
     # the frame grid (within 16 ms): compare where both start alike
-    alone = {round(w.start, 3): w.probabilities["cry"] for w in recording.windows if not w.silent}
+    alone = {round(w.start, 3): w.probabilities["cry"] for w in recording.windows
+             if not w.silent}
     diffs = [abs(p - alone[round(s, 3)]) for s, p in shared
              if p is not None and round(s, 3) in alone]
     assert len(diffs) >= 20  # every 4 s: 8 hops of 0.5 s are 125 frames of 512
@@ -132,6 +136,21 @@ def test_a_short_clip_is_judged_on_the_windows_it_has(detector, tmp_path):
     assert len(cry_found.events) == 1 and quiet_found.events == []
 
 
+def test_a_flac_cut_short_is_searched_up_to_the_cut(detector, tmp_path):
+    # a 6-s FLAC cut at 4 s: its decoder fails inside the first 4-s read, and
+    # the audio decoded before the failure is searched (it was "no samples")
+    _, model = detector
+    cry, _ = make_cries(1, duration=3.0, noise=0.0, random_state=3)
+    x = _noise(np.random.default_rng(5), 6 * SR)
+    x[SR:4 * SR] += 0.5 * cry[0]
+    buf = io.BytesIO()
+    sf.write(buf, x, SR, format="FLAC", subtype="PCM_16")
+    (tmp_path / "cut.flac").write_bytes(buf.getvalue()[:len(buf.getvalue()) * 4 // 6])
+    with pytest.warns(TruncatedAudioWarning, match="the decoder stopped part way"):
+        (found,) = model.detect([tmp_path / "cut.flac"])
+    assert found.error is None and 3.5 <= found.duration < 4.0
+    assert len(found.events) == 1 and found.events[0].start < 2.0
+
 def test_errors_are_records_and_bad_settings_raise(detector, tmp_path):
     pipe, model = detector
     (tmp_path / "empty.wav").write_bytes(b"")
@@ -155,7 +174,8 @@ def test_a_reason_model_labels_each_event(detector, night, tmp_path):
     pipe, model = detector
     path, onsets = night
     X, y = make_cries(24, duration=2.0, random_state=2)
-    reason = sk_cry.make_svm_pipeline(duration=2.0).fit(X, np.array(["hungry", "other"])[y])
+    reason = sk_cry.make_svm_pipeline(duration=2.0).fit(
+        X, np.array(["hungry", "other"])[y])
     (found,) = model.detect([path], reason=reason)
     assert len(found.events) == len(onsets)
     for event in found.events:

@@ -1,6 +1,7 @@
 """Decode the start of one audio file into a fixed-length mono float32 row.
 
 numpy, soundfile and soxr only: the exported-model runtime reads files with it.
+The file is opened and its header checked by :mod:`._open` first.
 """
 
 import contextlib
@@ -8,7 +9,6 @@ import contextvars
 import functools
 import math
 import os
-import stat
 import warnings
 from collections import namedtuple
 
@@ -18,31 +18,24 @@ import soxr
 
 from ..exceptions import AudioLoadError, TruncatedAudioWarning
 from . import _wav
+from ._open import check_range, checked_header, open_regular, sf_detail
 
-__all__ = ["AUDIO_EXTENSIONS", "load_audio", "noting_truncation", "truncated"]
+__all__ = ["AUDIO_EXTENSIONS", "MAX_FLOAT_PEAK", "RESAMPLE_QUALITY", "finish_into",
+           "load_audio", "load_file_into", "noting_truncation", "read_frames",
+           "truncated"]
 
 #: File types sk_cry looks for in a folder (what libsndfile decodes).
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 
-_QUALITY = "HQ"  # librosa.resample's default (res_type="soxr_hq"), called directly
+#: librosa.resample's default (res_type="soxr_hq"), called directly
+RESAMPLE_QUALITY = "HQ"
 _SCALE = np.float32(1 / 32768)  # libsndfile's int16 -> float scaling
 
-# What sk_cry reads; a header outside is refused as damaged (AudioLoadError).
-# Sample rates: below 1 kHz a file cannot hold a cry (its fundamental lies at
-# 250-600 Hz), so such a header is corrupt (a declared 1 Hz made the loader
-# resample 187 KB into 3 GB); 384 kHz is the highest rate audio interfaces record.
-_MIN_RATE, _MAX_RATE = 1_000, 384_000
-# Channels: FLAC stops at 8 and WAVE_FORMAT_EXTENSIBLE names 18 speaker positions;
-# 32 leaves room for microphone arrays and 4th-order ambisonics (25 channels).
-_MAX_CHANNELS = 32
 # Float samples lie within -1..1; 1e3 (60 dB over full scale) is far beyond any
 # mix's headroom, and a flip of one of the top exponent bits goes far past it
 # (0.5 becomes 8.5e37; issue 13 saw 8.7e34).
-_MAX_FLOAT_PEAK = 1e3
+MAX_FLOAT_PEAK = 1e3
 _FILTER_MARGIN = 256  # samples at the lowest rate: see _frames_to_read
-# Frames per soundfile read: a decoder error part way loses at most one block
-# (0.37 s at 44.1 kHz); the reads cost 0.03-0.08 ms more per 6-s file than one.
-_BLOCK = 1 << 14
 
 
 def _band_limit(y, sr, max_bandwidth):
@@ -50,11 +43,11 @@ def _band_limit(y, sr, max_bandwidth):
     low_sr = int(round(2 * max_bandwidth))
     if low_sr >= sr:
         return y
-    low = soxr.resample(y, sr, low_sr, quality=_QUALITY)
-    return soxr.resample(low, low_sr, sr, quality=_QUALITY)
+    low = soxr.resample(y, sr, low_sr, quality=RESAMPLE_QUALITY)
+    return soxr.resample(low, low_sr, sr, quality=RESAMPLE_QUALITY)
 
 
-def _finish_into(y, row, source, *, orig_sr, sr, max_bandwidth):
+def finish_into(y, row, source, *, orig_sr, sr, max_bandwidth):
     """Check, resample and band-limit ``y``, then write it into ``row``.
 
     ``row`` gets the start of the audio, padded at the end with zeros. ``y`` may
@@ -75,69 +68,12 @@ def _finish_into(y, row, source, *, orig_sr, sr, max_bandwidth):
             source, "contains NaN or infinite samples; re-export or drop this clip"
         )
     if orig_sr != sr:
-        y = soxr.resample(y, orig_sr, sr, quality=_QUALITY)
+        y = soxr.resample(y, orig_sr, sr, quality=RESAMPLE_QUALITY)
     if max_bandwidth is not None:
         y = _band_limit(y, sr, max_bandwidth)
     n = min(y.shape[0], row.shape[0])
     row[:n] = y[:n]
     row[n:] = 0
-
-
-def _open_regular(path):
-    """``(fd, size)`` of the regular file ``path``, opened for reading.
-
-    Anything else is refused before it is opened: a FIFO would block ``open`` (and
-    so ``predict``) until some process writes to it, and a device can be endless.
-    """
-    try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        raise AudioLoadError(path, "no such file; check the path (relative paths are "
-                             f"resolved from {os.getcwd()})") from None
-    except (OSError, ValueError) as exc:
-        raise AudioLoadError(path, f"cannot be read ({exc}); check the path and its "
-                             "permissions") from None
-    _check_regular(path, st.st_mode)
-    try:
-        # O_NONBLOCK: should a FIFO take the file's place after the check above,
-        # open returns at once instead of waiting for a writer (fstat then refuses it)
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
-                     | getattr(os, "O_BINARY", 0))
-    except OSError as exc:
-        raise AudioLoadError(path, f"cannot be opened ({exc.strerror}); check its "
-                             "permissions") from None
-    st = os.fstat(fd)
-    try:
-        _check_regular(path, st.st_mode)
-    except AudioLoadError:
-        os.close(fd)
-        raise
-    return fd, st.st_size
-
-
-def _check_regular(path, mode):
-    if stat.S_ISREG(mode):
-        return
-    if stat.S_ISDIR(mode):
-        raise AudioLoadError(path, "is a directory; pass the files inside it "
-                             "(sk_cry.datasets.load_folder lists a folder)")
-    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
-            else "a character device" if stat.S_ISCHR(mode)
-            else "a block device" if stat.S_ISBLK(mode) else "not a plain file")
-    raise AudioLoadError(path, f"is not a regular file ({kind}); sk_cry reads audio "
-                         "only from files: save the stream to a file first")
-
-
-def _check_range(path, rate, channels):
-    if not _MIN_RATE <= rate <= _MAX_RATE:
-        raise AudioLoadError(path, f"declares a sample rate of {rate} Hz, outside the "
-                             f"{_MIN_RATE:,}-{_MAX_RATE:,} Hz sk_cry reads; the header "
-                             "is damaged, or resample the file (e.g. `ffmpeg -i in.wav "
-                             "-ar 16000 out.wav`)")
-    if not 1 <= channels <= _MAX_CHANNELS:
-        raise AudioLoadError(path, f"declares {channels} channels, outside the "
-                             f"1-{_MAX_CHANNELS} sk_cry reads; the header is damaged, "
-                             "or mix it down (e.g. `ffmpeg -i in.wav -ac 1 out.wav`)")
 
 
 def _frames_to_read(orig_sr, *, n_out, sr, max_bandwidth):
@@ -214,19 +150,6 @@ def _check_complete(path, read, *, strict):
 # ``rate``, the frames its header ``declared`` and those ``needed`` for the output,
 # whether its samples are ``float_coded``, and the decoder's error if one
 # ``stopped_by`` before the end of what was asked (None otherwise).
-def _checked_header(fd, size, path):
-    """The WAV header of an open file (None for other formats), refused when it
-    contradicts itself or declares a rate or channel count out of range."""
-    if size == 0:
-        raise AudioLoadError(path, "is empty (0 bytes): there is no audio in it; "
-                             "record or copy it again")
-    header = _wav.read_header(fd, size, path)
-    if header is not None:
-        _check_range(path, header.rate, header.channels)
-        _wav.check_coding(header, path)
-    return header
-
-
 _Read = namedtuple("_Read", "y rate declared needed float_coded stopped_by")
 
 
@@ -242,9 +165,9 @@ def _decode(path, *, n_out, sr, max_bandwidth=None, strict=False):
     """
     frames = functools.partial(_frames_to_read, n_out=n_out, sr=sr,
                                max_bandwidth=max_bandwidth)
-    fd, size = _open_regular(path)
+    fd, size = open_regular(path)
     try:
-        header = _checked_header(fd, size, path)
+        header = checked_header(fd, size, path)
         if header is not None and header.pcm16_mono:
             needed, n = frames(header.rate)
             read = _Read(y=_wav.read_pcm16(fd, header, n), rate=header.rate,
@@ -260,10 +183,10 @@ def _decode(path, *, n_out, sr, max_bandwidth=None, strict=False):
     _check_complete(path, read, strict=strict)
     y = read.y
     if read.float_coded and y.size:
-        peak = max(y.max(), -y.min())  # NaN compares False: _finish_into names it
-        if peak > _MAX_FLOAT_PEAK:
+        peak = max(y.max(), -y.min())  # NaN compares False: finish_into names it
+        if peak > MAX_FLOAT_PEAK:
             raise AudioLoadError(path, f"holds a sample of magnitude {peak:.3g}, beyond "
-                                 f"the {_MAX_FLOAT_PEAK:g} sk_cry accepts from a float "
+                                 f"the {MAX_FLOAT_PEAK:g} sk_cry accepts from a float "
                                  "file (float audio lies within -1..1); the file is "
                                  "corrupt, or was written in integer units: divide it "
                                  "by 32768 and re-export it")
@@ -271,15 +194,15 @@ def _decode(path, *, n_out, sr, max_bandwidth=None, strict=False):
 
 
 def _read_soundfile(fd, path, header, frames):
-    """The start of a file through libsndfile, read in blocks: a :class:`_Read`.
+    """The start of a file through libsndfile: a :class:`_Read`.
 
-    Blocks, so that a decoder error part way (a FLAC file cut short: "flac decoder
-    lost sync") keeps what came before it and is reported as a truncation.
+    A decoder error part way (a FLAC file cut short) keeps what was decoded
+    before it (:func:`read_frames`) and is reported as a truncation.
     """
     try:
         with sf.SoundFile(fd, closefd=False) as f:
             rate, channels = f.samplerate, f.channels
-            _check_range(path, rate, channels)
+            check_range(path, rate, channels)
             # libsndfile shortens a cut WAV file's frames to what it holds; the
             # header read by _wav says what was declared
             declared = f.frames
@@ -287,20 +210,11 @@ def _read_soundfile(fd, path, header, frames):
                 declared = header.frames
             needed, n = frames(rate)
             n = min(n, f.frames)
-            dtype = "int16" if f.subtype == "PCM_16" and channels == 1 else "float32"
-            out = np.empty((n, channels), dtype)
-            got, stopped_by = 0, None
-            while got < n:
-                try:
-                    k = f.read(out=out[got:got + _BLOCK]).shape[0]
-                except sf.LibsndfileError as exc:
-                    if got == 0:
-                        raise
-                    stopped_by = _sf_detail(exc)
-                    break
-                if k == 0:
-                    break
-                got += k
+            out = np.empty((n, channels), np.float32)
+            got, error = read_frames(f, out)
+            if error is not None and got == 0:
+                raise error
+            stopped_by = None if error is None else sf_detail(error)
             float_coded = f.subtype in ("FLOAT", "DOUBLE")
     except AudioLoadError:
         raise
@@ -308,23 +222,42 @@ def _read_soundfile(fd, path, header, frames):
         # sf.LibsndfileError is a RuntimeError
         raise AudioLoadError(
             path,
-            f"is not readable audio ({_sf_detail(exc)}); convert it to WAV, FLAC or "
+            f"is not readable audio ({sf_detail(exc)}); convert it to WAV, FLAC or "
             "OGG (e.g. `ffmpeg -i in.mp3 out.wav`), or re-export it if it is damaged",
         ) from exc
     y = out[:got, 0] if channels == 1 else out[:got].mean(axis=1)
     return _Read(y, rate, declared, needed, float_coded, stopped_by)
 
 
-def _sf_detail(exc):
-    """libsndfile's message without its "Error opening 3:" (a file descriptor)."""
-    detail = getattr(exc, "error_string", None) or str(exc)
-    return detail.removeprefix("Error : ").rstrip(".")
+def read_frames(f, out):
+    """Read frames of the open ``sf.SoundFile`` ``f`` into the float array
+    ``out``, of shape (n_frames, channels), until it is full or the file ends.
+
+    ``(k, error)``: the ``k`` frames now in ``out[:k]``, and the decoder's
+    ``sf.LibsndfileError`` if it failed part way (None otherwise). A failed read
+    has decoded into ``out`` every whole frame of the codec before the failure (a
+    FLAC file cut short: "flac decoder lost sync" or "Internal psf_fseek()
+    failed"), but soundfile raises without saying how many, and libsndfile's
+    position is -1 after some failures. So ``out`` is filled with NaN first,
+    which no decoder writes for integer-coded audio: the frames before the first
+    NaN row are kept, and a failure loses no audio that was decoded (libsndfile
+    1.2.2, FLAC cut at 10 points: every whole 4096-frame FLAC frame before the
+    cut, the same for reads of 1,024 to 65,536 frames). A float file holding NaN
+    that also fails part way is cut at its first NaN, as truncated.
+    """
+    out.fill(np.nan)
+    try:
+        return f.read(out=out).shape[0], None
+    except sf.LibsndfileError as error:
+        written = ~np.isnan(out).any(axis=1)
+        return (out.shape[0] if written.all() else int(np.argmin(written))), error
 
 
-def _load_file_into(path, row, *, sr, max_bandwidth, strict):
+def load_file_into(path, row, *, sr, max_bandwidth, strict):
+    """Decode the start of the file ``path`` into ``row`` (see :func:`load_audio`)."""
     y, orig_sr = _decode(path, n_out=row.shape[0], sr=sr, max_bandwidth=max_bandwidth,
                          strict=strict)
-    _finish_into(y, row, path, orig_sr=orig_sr, sr=sr, max_bandwidth=max_bandwidth)
+    finish_into(y, row, path, orig_sr=orig_sr, sr=sr, max_bandwidth=max_bandwidth)
 
 
 def load_audio(path, *, sr=16000, duration=6.0, max_bandwidth=None, strict=False):
@@ -388,5 +321,5 @@ def load_audio(path, *, sr=16000, duration=6.0, max_bandwidth=None, strict=False
     (32000,)
     """
     row = np.empty(int(round(sr * duration)), np.float32)
-    _load_file_into(path, row, sr=sr, max_bandwidth=max_bandwidth, strict=strict)
+    load_file_into(path, row, sr=sr, max_bandwidth=max_bandwidth, strict=strict)
     return row

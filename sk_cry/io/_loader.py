@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 
 from ..exceptions import AudioLoadError
-from ._decode import _finish_into, _load_file_into
+from ._decode import finish_into, load_file_into
 
 __all__ = ["AudioLoader"]
 
@@ -203,7 +203,8 @@ class AudioLoader(TransformerMixin, BaseEstimator):
             if X.ndim != 2:
                 raise AudioLoadError(
                     "X", f"a numeric X must be 2-D (one waveform per row), got shape "
-                    f"{X.shape}; Reshape your data with X.reshape(1, -1) for a single clip",
+                    f"{X.shape}; Reshape your data with X.reshape(1, -1) for a "
+                    "single clip",
                 )
             if X.shape[1] == 0:
                 raise AudioLoadError(
@@ -229,7 +230,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
     @staticmethod
     def _load_into(i, item, row, kwargs, strict=False):
         if _is_path(item):
-            _load_file_into(item, row, strict=strict, **kwargs)
+            load_file_into(item, row, strict=strict, **kwargs)
             return
         try:
             y = np.asarray(item, dtype=np.float32)
@@ -243,7 +244,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
                 f"X[{i}]", f"a waveform must be 1-D, got shape {y.shape}; "
                 "mix channels to mono first",
             )
-        _finish_into(y, row, f"X[{i}]", orig_sr=kwargs["sr"], **kwargs)
+        finish_into(y, row, f"X[{i}]", orig_sr=kwargs["sr"], **kwargs)
 
     def __setstate__(self, state):
         # a loader pickled before ``strict`` existed (issue 13) loads with its default

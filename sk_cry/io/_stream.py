@@ -9,15 +9,8 @@ import soxr
 
 from ..core import MAX_WINDOWS, too_many_windows
 from ..exceptions import AudioLoadError
-from ._decode import (
-    _MAX_FLOAT_PEAK,
-    _QUALITY,
-    _check_range,
-    _checked_header,
-    _open_regular,
-    _sf_detail,
-    truncated,
-)
+from ._decode import MAX_FLOAT_PEAK, RESAMPLE_QUALITY, read_frames, truncated
+from ._open import check_range, checked_header, open_regular, sf_detail
 
 __all__ = ["Windows", "cut_windows", "file_blocks", "resample_blocks"]
 
@@ -30,20 +23,20 @@ def file_blocks(path, block=_BLOCK):
 
     The same checks as :func:`~sk_cry.io.load_audio` (regular file, header,
     sample rate and channel ranges, finite samples within range); a decoder
-    error part way ends the blocks with a
+    error part way ends the blocks, after the samples decoded before it, with a
     :class:`~sk_cry.exceptions.TruncatedAudioWarning`.
     """
     path = os.fspath(path)
-    fd, size = _open_regular(path)
+    fd, size = open_regular(path)
     try:
-        _checked_header(fd, size, path)
+        checked_header(fd, size, path)
         f = sf.SoundFile(fd, closefd=False)
-        _check_range(path, f.samplerate, f.channels)
+        check_range(path, f.samplerate, f.channels)
     except (RuntimeError, TypeError, ValueError, OverflowError) as exc:
         os.close(fd)
         if isinstance(exc, AudioLoadError):
             raise
-        raise AudioLoadError(path, f"is not readable audio ({_sf_detail(exc)}); convert "
+        raise AudioLoadError(path, f"is not readable audio ({sf_detail(exc)}); convert "
                              "it to WAV, FLAC or OGG") from exc
     except BaseException:
         os.close(fd)
@@ -54,20 +47,20 @@ def file_blocks(path, block=_BLOCK):
         try:
             with f:
                 while True:
-                    try:
-                        data = f.read(block, dtype="float32", always_2d=True)
-                    except sf.LibsndfileError as exc:
-                        truncated(f"{path}: the decoder stopped part way "
-                                  f"({_sf_detail(exc)}); the audio before it is kept")
-                        return
-                    if not data.shape[0]:
-                        return
-                    mono = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)
-                    peak = np.max(np.abs(mono))
-                    if not np.isfinite(peak) or (float_coded and peak > _MAX_FLOAT_PEAK):
+                    data = np.empty((block, f.channels), np.float32)
+                    k, error = read_frames(f, data)
+                    mono = data[:k, 0] if f.channels == 1 else data[:k].mean(axis=1)
+                    peak = np.max(np.abs(mono), initial=0.0)
+                    if not np.isfinite(peak) or (float_coded and peak > MAX_FLOAT_PEAK):
                         raise AudioLoadError(path, "holds NaN, infinite or out-of-range "
                                              "samples; re-export it")
-                    yield mono
+                    if error is not None:
+                        truncated(f"{path}: the decoder stopped part way "
+                                  f"({sf_detail(error)}); the audio before it is kept")
+                    if k:
+                        yield mono
+                    if error is not None or not k:
+                        return
         except OSError as exc:
             raise AudioLoadError(path, f"could not be read ({exc})") from exc
         finally:
@@ -83,7 +76,7 @@ def resample_blocks(blocks, rate, sr, max_bandwidth=None):
     if max_bandwidth is not None and 2 * max_bandwidth < sr:
         low = int(round(2 * max_bandwidth))
         stages += [(sr, low), (low, sr)]
-    streams = [soxr.ResampleStream(a, b, 1, dtype="float32", quality=_QUALITY)
+    streams = [soxr.ResampleStream(a, b, 1, dtype="float32", quality=RESAMPLE_QUALITY)
                for a, b in stages]
     for block in blocks:
         for stream in streams:

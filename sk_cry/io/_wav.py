@@ -133,7 +133,8 @@ def _parse_fmt(body, source):
     if len(body) < 16:
         raise _damaged(source, f"has a 'fmt ' chunk of {len(body)} bytes (at least "
                        "16 are needed)")
-    tag, channels, rate, byte_rate, block_align, bits = struct.unpack("<HHIIHH", body[:16])
+    tag, channels, rate, byte_rate, block_align, bits = struct.unpack("<HHIIHH",
+                                                                      body[:16])
     if tag == EXTENSIBLE:
         if len(body) < 40:
             raise _damaged(source, f"declares WAVE_FORMAT_EXTENSIBLE in a 'fmt ' chunk "

@@ -22,7 +22,8 @@ __all__ = ["BLOCK", "Decoded", "as_upload", "decode_within", "recording_warnings
 # FLAC costs 30 times what a second of 16-kHz mono does (measured: 1.24 s against
 # 0.04 s for a minute), and compresses as well when it is silence.
 _SAMPLES_PER_SECOND = 96_000
-#: Frames per read of /predict: a FLAC cut short keeps all but its last block.
+#: Frames per read of /predict: the decoded frames are counted against the bounds
+#: a block at a time, so a count passes a bound by less than one block.
 BLOCK = 1 << 14
 _UNKNOWN_LENGTH = 1 << 62  # libsndfile's frames of a FLAC that does not declare it
 _STREAMED = 0xFFFFFFFF  # a WAV data size written by tools that could not seek back
