@@ -168,10 +168,61 @@ def test_progress_bars_on_a_terminal_only(tmp_path):
                                 text=True, timeout=300)
         assert on_tty.returncode == 0, on_tty.stdout[-2000:]
         seen[bool(extra)] = on_tty.stdout.replace("\r", "\n")
-    assert "decoding:" in seen[False] and "epochs:" in seen[False] and "loss=" in seen[False]
-    assert "decoding:" not in seen[True] and "epochs:" not in seen[True]
+    assert "epochs:" in seen[False] and "loss=" in seen[False]
+    assert "epochs:" not in seen[True]
+    for out in seen.values():
+        assert "decoded and computed features" in out and "2 epochs" in out
     piped = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert piped.returncode == 0 and "epochs:" not in piped.stderr + piped.stdout
+
+
+def test_train_fits_the_model_pipe_fit_fits(tmp_path, capsys):
+    """``sk-cry train`` is ``make_cnn_pipeline(...).fit(paths, y)`` with the same
+    options and seed: the same probabilities, and a file without the progress
+    callback it was fitted with."""
+    import numpy as np
+
+    from sk_cry import make_cnn_pipeline
+    from sk_cry.datasets import load_folder, make_cries, write_folder
+
+    X, y = make_cries(16, duration=1.0, random_state=3)
+    folder = write_folder(X, y, tmp_path / "data", sr=16000,
+                          target_names=["other", "hungry"])
+    model = tmp_path / "cry.skcry"
+    assert main(["train", str(folder), "--epochs", "2", "--duration", "1", "--seed",
+                 "4", "-o", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "decoded and computed features" in out and "2 epochs" in out
+    data = load_folder(folder)
+    labels = data.target_names[data.target]
+    pipe = make_cnn_pipeline(epochs=2, duration=1.0, random_state=4)
+    pipe.fit(data.paths, labels)
+    trained = load(model)
+    assert trained[-1].early_stopping  # 16 clips hold out a validation split
+    assert len(trained[-1].history_["val_loss"]) == len(pipe[-1].history_["val_loss"])
+    np.testing.assert_allclose(trained.predict_proba(data.paths),
+                               pipe.predict_proba(data.paths), rtol=0, atol=1e-6)
+    assert trained[-1].get_params()["callbacks"] is None
+
+
+def test_option_defaults_are_the_librarys(capsys):
+    """An option that defaults to a library value shows that value, read from
+    the library (the service's constants, the monitor's classes), not a copy."""
+    import inspect
+
+    import pytest
+
+    from sk_cry.monitor import ClipRecorder
+    from sk_cry.service import DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_UPLOAD
+
+    for command in ("serve", "monitor"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert f"(default {DEFAULT_MAX_UPLOAD};" in shown
+    assert f"(default {DEFAULT_MAX_CONCURRENT});" in shown
+    pre_roll = inspect.signature(ClipRecorder).parameters["pre_roll"].default
+    assert f"seconds before the event (default {pre_roll:g})" in shown
 
 
 def test_every_entry_named_like_audio_gets_a_row_in_every_format(tmp_path, capsys):

@@ -1,21 +1,22 @@
-"""``sk-cry detect``: cry events in recordings, one row per event; and the event
-lines of ``sk-cry listen --events``. Both run on the runtime alone with bundles
-(the default detector when no model is named)."""
+"""``sk-cry detect``: cry events in recordings, one row per event, on the
+runtime alone with bundles (the default detector when no model is named)."""
 
 import csv
 import json
 import sys
 
-__all__ = ["add_detect", "detect", "detection_settings", "event_line", "load_detector"]
+from ._common import PATH_WIDTH, add_command, audio_files, error, load_model, shown
+from ._events import detection_settings, load_detector
+
+__all__ = ["add_parser", "run"]
 
 
-def add_detect(sub, command):
-    """The ``detect`` sub-command's parser (``command`` makes one with an
-    example in its help)."""
-    p = command("detect", "find cry events in recordings with a detector (the one "
-                "that ships with sk_cry unless --model names another), one row per "
-                "event; exit status 0, 1 when some files could not be read, 2 on a "
-                "usage error", "sk-cry detect night.wav --reason cry.skcry-bundle")
+def add_parser(sub):
+    p = add_command(sub, "detect", "find cry events in recordings with a detector (the "
+                    "one that ships with sk_cry unless --model names another), one row "
+                    "per event; exit status 0, 1 when some files could not be read, 2 "
+                    "on a usage error",
+                    "sk-cry detect night.wav --reason cry.skcry-bundle")
     p.add_argument("paths", nargs="+", help="audio files or folders")
     p.add_argument("--model", default=None, help="a detector bundle (sk-cry export) or "
                    "saved pipeline (a pickle: only one you trust); default: sk_cry's")
@@ -29,79 +30,21 @@ def add_detect(sub, command):
     p.add_argument("--settings", default=None, help="event rules for this detector "
                    "written by sk-cry calibrate (--hop and --threshold still win)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.set_defaults(func=detect)
+    p.set_defaults(func=run)
     return p
 
 
-def load_detector(path):
-    """``(model, kind)``: the named bundle or saved pipeline, or the default
-    detector for None."""
-    from ._workflow import _load_model
-
-    if path is None:
-        from ..runtime import default_detector
-
-        return default_detector(), "bundle"
-    return _load_model(path)
-
-
-def detection_settings(model, kind, args):
-    """``(hop, rules)``: ``--settings`` (a bundle's calibration), else the
-    detector's own; ``--hop`` and ``--threshold`` applied (None: the model's)."""
-    from ..exceptions import ParameterError
-
-    hop, rules = getattr(args, "hop", None), None
-    if getattr(args, "settings", None) is not None:
-        if kind != "bundle":
-            raise ParameterError("--settings holds a bundle's calibration: export the "
-                                 "detector (sk-cry export) and calibrate that")
-        from ..runtime import read_settings
-
-        saved_hop, rules = read_settings(args.settings, model)
-        hop = saved_hop if hop is None else hop
-    if getattr(args, "threshold", None) is None:
-        return hop, rules
-    from ..core import EventRules
-
-    if rules is not None:
-        rules = rules.to_dict()
-    elif kind == "bundle":
-        rules = dict(model.detection.get("rules") or {})
-    else:
-        rules = {}
-    release = rules.get("release")
-    rules["threshold"] = args.threshold
-    if release is not None and release > args.threshold:
-        rules["release"] = args.threshold
-    return hop, EventRules.from_dict(rules)
-
-
-def event_line(kind, event, event_id=None):
-    """One line for a live event update (``sk-cry listen --events``, ``sk-cry
-    monitor``): ``kind`` "start" or "end", ``event`` an Event or an event
-    document (``sk_cry.monitor.event_document``)."""
-    e = event if isinstance(event, dict) else event.to_dict()
-    tag = "" if event_id is None else f"  id {event_id}"
-    if kind == "start":
-        return f"{e['start']:8.1f} s  cry started (p {e['peak']:.2f}){tag}"
-    reason = "" if e["reason"] is None else \
-        f", reason {e['reason']} ({e['reason_probabilities'][e['reason']]:.2f})"
-    return (f"{e['end']:8.1f} s  cry ended: {e['start']:.1f}-{e['end']:.1f} s, "
-            f"peak {e['peak']:.2f}, mean {e['mean']:.2f}{reason}{tag}")
-
-
-def detect(args):
+def run(args):
     """Find cry events and print one row per event."""
     from ..exceptions import SkCryError
-    from ._workflow import _audio_files, _error, _load_model, _shown
 
     try:
         model, kind = load_detector(args.model)
-        reason = None if args.reason is None else _load_model(args.reason)[0]
+        reason = None if args.reason is None else load_model(args.reason)[0]
         hop, rules = detection_settings(model, kind, args)
-        paths = _audio_files(args.paths)
+        paths = audio_files(args.paths)
         if not paths:
-            return _error("detect", f"no audio files in {' '.join(args.paths)}")
+            return error("detect", f"no audio files in {' '.join(args.paths)}")
         if kind == "bundle":
             found = model.detect(paths, hop=hop, rules=rules, reason=reason)
         else:
@@ -110,7 +53,7 @@ def detect(args):
             found = detect_pipeline(model, paths, hop=hop, rules=rules,
                                     reason=reason)
     except (SkCryError, OSError) as exc:
-        return _error("detect", exc)
+        return error("detect", exc)
     reasons = [str(c) for c in reason.classes_] if reason is not None else []
     if args.format == "json":
         json.dump([d.to_dict() for d in found], sys.stdout, indent=1)
@@ -129,13 +72,14 @@ def detect(args):
                               f"{e.mean:.4f}", "" if e.reason is None else e.reason]
                              + [f"{p[n]:.4f}" if n in p else "" for n in reasons] + [""])
     else:
-        width = min(60, max(len(_shown(d.path)) for d in found))
-        print(f"{'file':<{width}} {'start':>8} {'end':>8} {'peak':>6} {'mean':>6}  reason")
+        width = min(PATH_WIDTH, max(len(shown(d.path)) for d in found))
+        print(f"{'file':<{width}} {'start':>8} {'end':>8} {'peak':>6} {'mean':>6}  "
+              "reason")
         for d in found:
-            name = _shown(d.path)
+            name = shown(d.path)
             if d.error or not d.events:
                 print(f"{name[-width:]:<{width}} {'-':>8} {'-':>8} {'-':>6} {'-':>6}  "
-                      f"{_shown(d.error or 'no cry')}")
+                      f"{shown(d.error or 'no cry')}")
             for e in d.events:
                 why = "" if e.reason is None else \
                     f"{e.reason} ({e.reason_probabilities[e.reason]:.2f})"

@@ -1,6 +1,5 @@
 """``sk-cry monitor``: listen and tell Home Assistant (MQTT), webhooks and a clip
-folder when a baby cries; ``sk-cry calibrate``: the event rules that keep a
-room's false alarms under a rate. Both run on the runtime alone."""
+folder when a baby cries (``sk_cry.monitor``), on the runtime alone."""
 
 import json
 import logging
@@ -8,31 +7,54 @@ import os
 import sys
 import tomllib
 
-__all__ = ["add_calibrate", "add_monitor", "calibrate", "monitor"]
+from ._common import LibraryDefault, add_command, resolved
+from ._events import detection_settings, event_line
+
+__all__ = ["PASSWORD_ENV", "add_parser", "run"]
 
 PASSWORD_ENV = "SK_CRY_MQTT_PASSWORD"
 
-# option -> (default, type); a TOML config holds the same names (underscores)
+
+def _library(name, parameter):
+    return LibraryDefault("sk_cry.monitor", name, parameter)
+
+
+# option -> (default, type); a TOML config holds the same names (underscores).
+# The library's defaults are its own (the classes' keyword defaults).
 _OPTIONS = {
     "model": (None, str), "reason": (None, str), "settings": (None, str),
-    "device": (None, str), "file": (None, str), "speed": (1.0, float),
-    "hop": (None, float), "mqtt": (None, str), "mqtt_name": ("Baby monitor", str),
+    "device": (None, str), "file": (None, str),
+    "speed": (LibraryDefault("sk_cry.runtime", "played", "speed"), float),
+    "hop": (None, float), "mqtt": (None, str),
+    "mqtt_name": (_library("MQTTSink", "name"), str),
     "mqtt_username": (None, str), "mqtt_password_file": (None, str),
     "mqtt_tls": (False, bool), "mqtt_ca": (None, str), "mqtt_cert": (None, str),
-    "mqtt_key": (None, str), "webhook": ([], list), "webhook_timeout": (5.0, float),
-    "save_clips": (None, str), "pre_roll": (5.0, float), "post_roll": (5.0, float),
-    "max_clips": (500, int), "max_mb": (1000.0, float), "flush_timeout": (30.0, float),
+    "mqtt_key": (None, str), "webhook": ([], list),
+    "webhook_timeout": (_library("WebhookSink", "timeout"), float),
+    "save_clips": (None, str),
+    "pre_roll": (_library("ClipRecorder", "pre_roll"), float),
+    "post_roll": (_library("ClipRecorder", "post_roll"), float),
+    "max_clips": (_library("ClipRecorder", "max_clips"), int),
+    "max_mb": (_library("ClipRecorder", "max_mb"), float),
+    "flush_timeout": (_library("Monitor.close", "timeout"), float),
     "json": (False, bool),
 }
 
 
-def add_monitor(sub, command):
-    """The ``monitor`` sub-command's parser."""
-    p = command("monitor", "listen (a microphone, or a file) and send each cry event "
-                "to Home Assistant over MQTT, to webhooks and to a clip folder, one "
-                "line per event on stdout as well (exit status 0; 1 when some events "
-                "could not be delivered before it stopped; 2 on a usage error)",
-                "sk-cry monitor --mqtt 192.168.1.10 --save-clips clips/")
+def _shown_default(name):
+    """An option's argparse default: the library's, so that the help shows it
+    (``%(default)s``); None where the command has none of its own to show."""
+    default = _OPTIONS[name][0]
+    return default if isinstance(default, LibraryDefault) else None
+
+
+def add_parser(sub):
+    p = add_command(sub, "monitor", "listen (a microphone, or a file) and send each cry "
+                    "event to Home Assistant over MQTT, to webhooks and to a clip "
+                    "folder, one line per event on stdout as well (exit status 0; 1 "
+                    "when some events could not be delivered before it stopped; 2 on a "
+                    "usage error)",
+                    "sk-cry monitor --mqtt 192.168.1.10 --save-clips clips/")
     p.add_argument("--config", default=None, help="a TOML file of these options "
                    "(names with underscores: mqtt_name = \"Nursery\"); flags win")
     where = p.add_argument_group("listening")
@@ -42,17 +64,19 @@ def add_monitor(sub, command):
     where.add_argument("--device", help="input device, number or name (default: the "
                        "system's; python -m sounddevice lists them)")
     where.add_argument("--file", help="listen to this file instead of a microphone")
-    where.add_argument("--speed", type=float, help="with --file: that many times "
-                       "faster than recorded (0: as fast as it can; default 1)")
+    where.add_argument("--speed", type=float, default=_shown_default("speed"),
+                       help="with --file: that many times faster than recorded (0: as "
+                       "fast as it can; default %(default)s)")
     where.add_argument("--hop", type=float, help="seconds between windows (default: "
                        "the detector's)")
     where.add_argument("--json", action="store_true", default=None,
                        help="print each event document as a JSON line")
     mqtt = p.add_argument_group("MQTT (Home Assistant discovery)")
-    mqtt.add_argument("--mqtt", metavar="HOST[:PORT]", help="the broker (port 1883 "
-                      "unless given)")
-    mqtt.add_argument("--mqtt-name", help="the device's name in Home Assistant "
-                      "(default \"Baby monitor\")")
+    mqtt.add_argument("--mqtt", metavar="HOST[:PORT]", help="the broker (MQTT's "
+                      "standard port unless given)")
+    mqtt.add_argument("--mqtt-name", default=_shown_default("mqtt_name"),
+                      help="the device's name in Home Assistant (default "
+                      "\"%(default)s\")")
     mqtt.add_argument("--mqtt-username")
     mqtt.add_argument("--mqtt-password-file", help=f"a file holding the password (or "
                       f"set {PASSWORD_ENV}); never on the command line")
@@ -64,44 +88,30 @@ def add_monitor(sub, command):
     hook = p.add_argument_group("webhooks")
     hook.add_argument("--webhook", action="append", metavar="URL",
                       help="POST each event start and end as JSON here (repeatable)")
-    hook.add_argument("--webhook-timeout", type=float, help="seconds per try "
-                      "(default 5; failed tries are repeated with backoff)")
+    hook.add_argument("--webhook-timeout", type=float,
+                      default=_shown_default("webhook_timeout"), help="seconds per try "
+                      "(default %(default)s; failed tries are repeated with backoff)")
     clips = p.add_argument_group("clips")
     clips.add_argument("--save-clips", metavar="DIR", help="keep each event's audio "
                        "(WAV) and a JSON sidecar here")
-    clips.add_argument("--pre-roll", type=float, help="seconds before the event "
-                       "(default 5)")
-    clips.add_argument("--post-roll", type=float, help="seconds after it (default 5)")
-    clips.add_argument("--max-clips", type=int, help="clips kept, oldest removed "
-                       "first (default 500)")
-    clips.add_argument("--max-mb", type=float, help="megabytes kept (default 1000)")
-    p.add_argument("--flush-timeout", type=float, help="seconds to deliver what is "
-                   "queued when listening stops (default 30)")
-    p.set_defaults(func=monitor)
-    return p
-
-
-def add_calibrate(sub, command):
-    """The ``calibrate`` sub-command's parser."""
-    p = command("calibrate", "measure a detector on recordings of your room with no "
-                "crying and write the event rules that keep its false alarms at or "
-                "under a rate, for detect, listen and monitor --settings (exit status "
-                "0: written; 1: no rules meet the rate; 2: a usage error)",
-                "sk-cry calibrate default evening.flac tv.wav --false-alarms-per-hour "
-                "0.5 -o nursery.json")
-    p.add_argument("bundle", help="the detector bundle, or \"default\" for sk_cry's")
-    p.add_argument("background", nargs="+", help="audio files or folders, no crying")
-    p.add_argument("--false-alarms-per-hour", type=float, default=1.0,
-                   help="the most false alarms per hour to allow (default 1)")
-    p.add_argument("--hop", type=float, default=None)
-    p.add_argument("-o", "--output", default="sk-cry-settings.json",
-                   help="the settings file to write (default sk-cry-settings.json)")
-    p.set_defaults(func=calibrate)
+    clips.add_argument("--pre-roll", type=float, default=_shown_default("pre_roll"),
+                       help="seconds before the event (default %(default)s)")
+    clips.add_argument("--post-roll", type=float, default=_shown_default("post_roll"),
+                       help="seconds after it (default %(default)s)")
+    clips.add_argument("--max-clips", type=int, default=_shown_default("max_clips"),
+                       help="clips kept, oldest removed first (default %(default)s)")
+    clips.add_argument("--max-mb", type=float, default=_shown_default("max_mb"),
+                       help="megabytes kept (default %(default)s)")
+    p.add_argument("--flush-timeout", type=float, default=_shown_default("flush_timeout"),
+                   help="seconds to deliver what is queued when listening stops "
+                   "(default %(default)s)")
+    p.set_defaults(func=run)
     return p
 
 
 def _configured(args):
-    """The options: flags, then the ``--config`` file, then the defaults."""
+    """The options: flags, then the ``--config`` file, then the defaults (the
+    library's looked up now)."""
     from ..exceptions import ParameterError
 
     config = {}
@@ -122,8 +132,8 @@ def _configured(args):
                                  f"options are {sorted(_OPTIONS)}")
     for name, (default, kind) in _OPTIONS.items():
         value = getattr(args, name, None)
-        if value is None:
-            value = config.get(name, default)
+        if value is None or isinstance(value, LibraryDefault):  # not given
+            value = resolved(config.get(name, default))
             if kind is list and isinstance(value, str):
                 value = [value]
             if name == "device" and type(value) is int:  # device = 2: a number
@@ -154,11 +164,12 @@ def _password(args):
 
 
 def _broker(spec):
+    """``(host, port)`` of ``--mqtt``: MQTTSink's port unless the spec names one."""
     from ..exceptions import ParameterError
 
     host, _, port = spec.rpartition(":") if spec.count(":") == 1 else (spec, "", "")
     if not port:
-        return spec, 1883
+        return spec, _library("MQTTSink", "port").value
     if not port.isdigit():
         raise ParameterError(f"--mqtt {spec!r}: the port must be a number (HOST:PORT)")
     return host, int(port)
@@ -167,19 +178,17 @@ def _broker(spec):
 def _detector(args):
     """``(model, reason, hop, rules)`` from the options."""
     from ..runtime import default_detector, load
-    from ._detect import detection_settings
 
     model = default_detector() if args.model in (None, "default") else load(args.model)
     reason = None if args.reason is None else load(args.reason)
     return (model, reason, *detection_settings(model, "bundle", args))
 
 
-def monitor(args):
+def run(args):
     """Listen and send every cry event to the sinks the options name."""
     from ..exceptions import SkCryError
     from ..monitor import ClipRecorder, Monitor, MQTTSink, WebhookSink, redacted
     from ..runtime import microphone, played
-    from ._detect import event_line
 
     logging.basicConfig(level=logging.INFO, format="sk-cry monitor: %(message)s",
                         stream=sys.stderr)
@@ -210,7 +219,7 @@ def monitor(args):
         watch = Monitor(model, sinks=sinks, clips=clips, hop=hop, rules=rules,
                         reason=reason, source_name=args.file or "microphone")
         source = (played(args.file, speed=args.speed) if args.file is not None
-                  else microphone(args.device, block=0.25))
+                  else microphone(args.device))
     except (SkCryError, OSError) as exc:
         for sink in sinks:
             sink.close(0)
@@ -237,51 +246,3 @@ def monitor(args):
               f"{args.flush_timeout:g} s", file=sys.stderr)
     print(f"stopped: {events} cry event(s)", flush=True)
     return 1 if left else 0
-
-
-def calibrate(args):
-    """Measure the detector on background recordings and write its settings."""
-    from ..exceptions import SkCryError
-    from ..monitor import calibrate as measure
-    from ..runtime import default_detector, load, write_settings
-    from ._workflow import _audio_files, _error
-
-    try:
-        model = default_detector() if args.bundle == "default" else load(args.bundle)
-        paths = _audio_files(args.background)
-        if not paths:
-            return _error("calibrate", f"no audio files in {' '.join(args.background)}")
-        print(f"calibrating the detector {model.sha256[:12]} on {len(paths)} "
-              "recording(s) ...", flush=True)
-        result = measure(model, paths, false_alarms_per_hour=args.false_alarms_per_hour,
-                         hop=args.hop)
-    except (SkCryError, OSError) as exc:
-        return _error("calibrate", exc)
-    for error in result.errors:
-        print(f"sk-cry calibrate: left out: {error}", file=sys.stderr)
-    print(f"heard {result.hours * 60:.1f} min in {result.files} recording(s); "
-          f"false alarms per hour by rules tried:")
-    print(f"  {'threshold':>9} {'release':>7} {'min s':>6} {'events':>6} {'per hour':>8}")
-    for row in result.table[-8:]:
-        print(f"  {row['threshold']:9.3f} {row['release']:7.3f} "
-              f"{row['min_duration']:6.1f} {row['events']:6d} "
-              f"{row['false_alarms_per_hour']:8.2f}")
-    if result.hours < 1:
-        print(f"sk-cry calibrate: warning: {result.hours * 60:.0f} min of background "
-              f"measures false alarms in steps of {1 / result.hours:.1f} per hour; "
-              "record an hour or more for a rate you can trust", file=sys.stderr)
-    if result.rules is None:
-        print(f"sk-cry calibrate: no rules tried keep the false alarms at or under "
-              f"{args.false_alarms_per_hour:g} per hour (best "
-              f"{result.false_alarms_per_hour:.2f}): this room's sounds are too "
-              "cry-like for the detector; save its false alarms (monitor "
-              "--save-clips) and retrain with them", file=sys.stderr)
-        return 1
-    write_settings(args.output, model, rules=result.rules, hop=result.hop,
-                   calibration=result.to_dict())
-    r = result.rules
-    print(f"wrote {args.output}: threshold {r.threshold:g}, release {r.release:g}, "
-          f"{r.n} of {r.m} windows, min duration {r.min_duration:g} s "
-          f"({result.false_alarms_per_hour:.2f} false alarms per hour here); use it "
-          f"with --settings {args.output}")
-    return 0
