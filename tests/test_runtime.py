@@ -108,6 +108,14 @@ def test_runtime_reproduces_the_pipeline(config, request):
     # waveforms at the model's rate are read as the loader reads them
     waves = pipe["loader"].transform(paths[:3])
     assert np.abs(model.predict_proba(waves) - expected[:3]).max() <= 1e-5
+    # longer waveforms are cut to the model's duration, shorter ones padded with
+    # silence
+    longer = np.pad(waves, ((0, 0), (0, 999)), constant_values=0.3)
+    assert np.abs(model.predict_proba(longer) - expected[:3]).max() <= 1e-5
+    shorter = waves[:, :-999]
+    padded = np.pad(shorter, ((0, 0), (0, 999)))
+    np.testing.assert_array_equal(model.predict_proba(shorter),
+                                  model.predict_proba(padded))
 
 
 def test_bundle_is_plain_data_with_versions_and_hashes(binary):

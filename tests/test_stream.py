@@ -153,3 +153,20 @@ def test_windows_of_an_empty_recording_are_an_error(tmp_path):
         warnings.simplefilter("error")
         with pytest.raises(AudioLoadError, match="holds no samples"):
             list(windows)
+
+
+@pytest.mark.parametrize("short_by, padded", [(0, False), (159, False), (161, True)])
+def test_both_windowings_call_a_stream_padded_alike(short_by, padded):
+    # a full window resampled may come out a few samples short: up to 10 ms
+    # (PADDING_SLACK, 160 samples at 16 kHz) is not called padding
+    from sk_cry.core import PADDING_SLACK, FrameWindows, hann_window
+
+    assert int(PADDING_SLACK * SR) == 160
+    x = np.ones(2 * SR - short_by, np.float32)
+    stats = {}
+    list(cut_windows([x], SR, sr=SR, window=2.0, hop=1.0, stats=stats))
+    frames = FrameWindows(sr=SR, window=2.0, hop=1.0, n_fft=512, hop_length=256,
+                          stft_window=hann_window(512),
+                          mel_basis=np.ones((4, 257), np.float32))
+    list(frames.cut([x]))
+    assert stats["padded"] is padded and frames.padded is padded

@@ -103,7 +103,7 @@ def test_one_clip_prediction_skips_model_predict_with_the_same_numbers(monkeypat
     for i, proba in enumerate(answers):
         np.testing.assert_array_equal(proba, clf.predict_proba(X[i:i + 1 + i % 3]))
     # a network too large to convert quickly (the reference's) keeps Model.predict
-    monkeypatch.setattr(_lite, "MAX_WEIGHTS", clf.count_params() - 1)
+    monkeypatch.setattr(_lite, "EXPORT_MAX_WEIGHTS", clf.count_params() - 1)
     _COPIES.clear()
     np.testing.assert_allclose(clf.predict_proba(X[:2]), clf.predict_proba(X)[:2],
                                rtol=1e-5, atol=1e-6)

@@ -24,12 +24,16 @@ import numpy as np
 from ..exceptions import ParameterError
 from ._kernel import MelSpectrum, log_power, numpy_rfft
 
-__all__ = ["MAX_WINDOWS", "FrameWindows", "too_many_windows"]
+__all__ = ["MAX_WINDOWS", "PADDING_SLACK", "FrameWindows", "too_many_windows"]
 
 #: The most windows one file is cut into: 200,000 windows of 1 s every 1 s are
 #: 55 hours; past it a hop is far too fine for the recording (a hop of 1e-9 s
 #: asked for 16,000 windows a second), and the work would have no bound.
 MAX_WINDOWS = 200_000
+
+#: Seconds a recording may fall short of one window without being called padded:
+#: a full window, resampled, may come out a few samples short.
+PADDING_SLACK = 0.01
 
 
 def too_many_windows(hop):
@@ -168,9 +172,7 @@ class FrameWindows:
                 elif not ended or final:
                     break
                 elif total < self.n_win:  # shorter than one window: padded
-                    # a resampled full window may come out a few samples
-                    # short: 10 ms of padding is not called padding
-                    self.padded = total < self.n_win - self.sr // 100
+                    self.padded = total < self.n_win - self.sr * PADDING_SLACK
                     start = 0
                 elif last_end < total:  # audio left: one window ending with it
                     start = total - self.n_win

@@ -28,6 +28,9 @@ _MIN_OVERLAP_S = 1.0  # shared audio shorter than this is not called a duplicate
 # loudness stump reached 0.88 on 8 clean synthetic clips)
 _MIN_PER_CLASS_CRITICAL = 10
 _PSD_FFT = 1024
+# the effective bandwidth ends where the long-term spectrum falls this many dB
+# below its peak
+_BANDWIDTH_EDGE_DB = 60.0
 _HANN = librosa.filters.get_window("hann", _PSD_FFT, fftbins=True).astype(np.float32)
 
 
@@ -169,14 +172,14 @@ def _scan(path, planes):
     peak = float(np.abs(x).max())
     frame_rms = np.sqrt(np.mean(np.square(_frames(x, 400, 200)), axis=1))
     # Long-term average spectrum (Welch-like: mean of Hann-windowed periodograms).
-    # The bandwidth is its -60 dB edge, a property of the recording chain; the
+    # The bandwidth is its _BANDWIDTH_EDGE_DB edge, a property of the recording chain; the
     # share of energy above a fixed frequency is not used, since a higher-pitched
     # cry has more of it for real (it false-alarmed on clean synthetic cries).
     spectrum = scipy.fft.rfft(_frames(x, _PSD_FFT, _PSD_FFT // 2) * _HANN, axis=1)
     psd = np.mean(np.square(np.abs(spectrum)), axis=0)
     freqs = librosa.fft_frequencies(sr=info.samplerate, n_fft=_PSD_FFT)
     psd_db = 10 * np.log10(psd + 1e-20)
-    above = np.flatnonzero(psd_db > psd_db.max() - 60.0)
+    above = np.flatnonzero(psd_db > psd_db.max() - _BANDWIDTH_EDGE_DB)
     # soxr "HQ" is librosa.resample's default
     x_fp = x if info.samplerate == _duplicates.SR else soxr.resample(
         x, info.samplerate, _duplicates.SR, quality="HQ")
@@ -205,11 +208,12 @@ _PROPERTIES = {
     "channels": ("format", "channel count", True),
     "subtype": ("format", "bit depth / codec", True),
     "format": ("format", "file format", True),
-    "bandwidth": ("bandwidth", "effective bandwidth (-60 dB edge)", False),
+    "bandwidth": ("bandwidth", f"effective bandwidth (-{_BANDWIDTH_EDGE_DB:g} dB edge)",
+                  False),
     "duration": ("duration", "duration", False),
     "rms_db": ("level", "loudness (90th-percentile frame RMS, dBFS)", False),
     "clipped": ("level", "share of clipped samples", False),
-    "silence": ("level", "share of silent frames (< -60 dBFS)", False),
+    "silence": ("level", f"share of silent frames (< {SILENCE_DBFS:g} dBFS)", False),
 }
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from ..core import MAX_WINDOWS, too_many_windows
+from ..core import MAX_WINDOWS, PADDING_SLACK, too_many_windows
 from ..exceptions import AudioLoadError
 from ._decode import MAX_FLOAT_PEAK, RESAMPLE_QUALITY, read_frames, truncated
 from ._open import check_range, checked_header, open_regular, sf_detail
@@ -130,9 +130,7 @@ def cut_windows(blocks, rate, *, sr, window, hop, max_bandwidth=None, batch=16,
         buffer, origin = buffer[keep_from - origin:], keep_from
     padded = False
     if total and last_end == 0:  # shorter than one window
-        # a resampled full window may come out a few samples short: 10 ms of
-        # padding is not called padding
-        padded = total < n_win - sr // 100
+        padded = total < n_win - sr * PADDING_SLACK
         starts.append(0.0)
         waves.append(np.pad(buffer, (0, n_win - buffer.size)))
     elif last_end < total:

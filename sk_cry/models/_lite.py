@@ -17,15 +17,13 @@ from tensorflow.python.framework.convert_to_constants import (
     convert_variables_to_constants_v2,
 )
 
+# Networks of at most EXPORT_MAX_WEIGHTS weights get a copy: the limit of export,
+# for the same reason (converting takes 0.4-0.9 s for the default network's 24 k,
+# 2 s for 1.8 M, and 55 s and 7 GB of memory for the reference's 51 M, measured
+# 2026-11-26); a larger network keeps ``Model.predict``.
 from ._export import EXPORT_MAX_WEIGHTS
 
-__all__ = ["lite_copy", "MAX_WEIGHTS"]
-
-#: Networks of at most this many weights get a copy: the limit of export, for the
-#: same reason (converting takes 0.4-0.9 s for the default network's 24 k, 2 s for
-#: 1.8 M, and 55 s and 7 GB of memory for the reference's 51 M, measured
-#: 2026-11-26); a larger network keeps ``Model.predict``.
-MAX_WEIGHTS = EXPORT_MAX_WEIGHTS
+__all__ = ["lite_copy"]
 
 # model -> its LiteRT copy; kept outside the estimator (predict must not change
 # it, a pickle must not carry it) and weakly keyed, so it goes with the model
@@ -99,7 +97,7 @@ def lite_copy(model):
     Made at the first call for a model and made anew once the model has trained
     further (its optimizer's step count changed: ``partial_fit``, a warm-started
     ``fit``, ``model.fit``); not after weights are assigned by hand. None for a
-    network of more than :data:`MAX_WEIGHTS` weights.
+    network of more than ``EXPORT_MAX_WEIGHTS`` weights (export's limit).
     """
     copy = _COPIES.get(model, False)
     if copy is None or (copy and copy.training_steps == _training_steps(model)):
@@ -107,7 +105,8 @@ def lite_copy(model):
     with _MAKING:
         copy = _COPIES.get(model, False)  # another thread may have made it meanwhile
         if copy is False:
-            too_large = model.count_params() > MAX_WEIGHTS  # 0.3 ms: asked once
+            # 0.3 ms: asked once
+            too_large = model.count_params() > EXPORT_MAX_WEIGHTS
             copy = _COPIES[model] = None if too_large else _LiteNetwork(model)
         elif copy is not None and copy.training_steps != _training_steps(model):
             copy = _COPIES[model] = _LiteNetwork(model)

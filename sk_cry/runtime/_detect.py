@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core import EventRules, EventTracker
 from ..exceptions import ParameterError, SkCryError
-from ._records import is_silent
+from ._records import is_silent, to_length
 
 __all__ = ["Detection", "ReasonModel", "detect_windows", "positive_column", "track"]
 
@@ -90,8 +90,7 @@ class ReasonModel:
     def __call__(self, wave):
         """Class name -> probability for one window (cut or padded to the
         reason model's duration)."""
-        clip = np.zeros((1, self.n), np.float32)
-        clip[0, :min(self.n, wave.size)] = wave[:self.n]
+        clip = to_length(wave[np.newaxis], self.n)
         return dict(zip(self.names, map(float, self.model.predict_proba(clip)[0])))
 
 

@@ -27,6 +27,7 @@ from ._records import (
     load_or_error,
     on_frame_grid,
     stream_windows,
+    to_length,
 )
 
 __all__ = ["BundleModel", "load"]
@@ -108,9 +109,7 @@ class BundleModel:
             raise ParameterError(f"waveforms must be 1-D or 2-D, got shape {X.shape}")
         if not np.all(np.isfinite(waves)):
             raise ParameterError("waveforms hold NaN or infinite samples")
-        fitted = np.zeros((waves.shape[0], n), np.float32)
-        fitted[:, :min(n, waves.shape[1])] = waves[:, :n]
-        return fitted
+        return to_length(waves, n)
 
     def _proba(self, waves):
         """Probabilities of ``(n, n_samples)`` float32 waveforms, one clip at a

@@ -12,7 +12,7 @@ from ..io import Windows, cut_windows, load_audio, noting_truncation
 
 __all__ = ["SILENCE_DBFS", "FilePrediction", "Recording", "Window", "classify_windows",
            "file_predictions", "is_silent", "load_or_error", "on_frame_grid",
-           "stream_windows"]
+           "stream_windows", "to_length"]
 
 #: A clip or window whose loudest sample is below this many dB full scale has no
 #: signal to classify (digital silence, a muted input): -60 dBFS is 0.001 in
@@ -24,6 +24,14 @@ _THRESHOLD = 10 ** (SILENCE_DBFS / 20)
 def is_silent(waves):
     """True for each row of ``waves`` whose peak is below :data:`SILENCE_DBFS`."""
     return np.max(np.abs(waves), axis=-1) < _THRESHOLD
+
+
+def to_length(waves, n):
+    """The rows of ``waves`` (shape ``(k, m)``) as a new ``(k, n)`` float32 array:
+    cut to their first ``n`` samples, or padded with silence at the end."""
+    out = np.zeros((waves.shape[0], n), np.float32)
+    out[:, :min(n, waves.shape[1])] = waves[:, :n]
+    return out
 
 
 @dataclass

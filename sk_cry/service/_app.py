@@ -50,6 +50,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from ..core import PADDING_SLACK
 from ..exceptions import ParameterError
 from ..runtime import check_rules, positive_column
 from ._decode import as_upload, decode_within, recording_warnings
@@ -95,9 +96,9 @@ def _classify(model, path, *, max_seconds, window, hop):
         probabilities = dict(zip(names, map(float, mean)))
     return {
         "label": label, "probabilities": probabilities, "silent": not heard,
-        # shorter than one window (10 ms of resampling slack, as the loader)
+        # shorter than one window, as the loader says it
         "duration": audio.seconds,
-        "padded": audio.seconds < (window or model.duration) - 0.01,
+        "padded": audio.seconds < (window or model.duration) - PADDING_SLACK,
         "windows": [{"start": w.start, "label": None if w.label is None else str(w.label),
                      "probabilities": w.probabilities, "silent": w.silent}
                     for w in windows],
