@@ -68,6 +68,14 @@ def test_train_export_predict_from_a_folder(tmp_path, capsys):
     assert "on 24 files (hungry 12, other 12)" in out and "3 epochs" in out
     assert main(["export", str(model), str(bundle)]) == 0
     capsys.readouterr()
+    int8 = tmp_path / "int8.skcry-bundle"
+    assert main(["export", str(model), str(int8), "--quantize", "int8",
+                 "--representative", str(tmp_path / "data")]) == 0
+    assert ", int8, format version" in capsys.readouterr().out
+    assert runtime.load(int8).quantization == "int8"
+    assert main(["export", str(model), str(int8), "--quantize", "int8"]) == 2
+    assert "--quantize int8 and --representative FOLDER go together" in \
+        capsys.readouterr().err
     files = sorted(str(p) for p in (tmp_path / "data").rglob("*.wav"))
     (tmp_path / "bad.wav").write_bytes(b"RIFF....WAVEfmt ")
     # a saved pipeline and its bundle give the same rows, names not integers
@@ -99,6 +107,40 @@ def test_train_export_predict_from_a_folder(tmp_path, capsys):
     (record,) = json.loads(capsys.readouterr().out)
     assert np.allclose([record["probabilities"][n] for n in ("hungry", "other")],
                        expected, atol=1e-6)
+
+
+def test_train_model_auto_saves_what_nested_cross_validation_chose(tmp_path, capsys):
+    import re
+
+    from sklearn.calibration import CalibratedClassifierCV
+
+    from sk_cry.datasets import make_cries, write_folder
+
+    X, y = make_cries(24, duration=1.0, random_state=3)
+    write_folder(X, y, tmp_path / "data", sr=16000, target_names=["other", "hungry"])
+    model = tmp_path / "auto.skcry"
+    assert main(["train", str(tmp_path / "data"), "--model", "auto", "--epochs", "1",
+                 "--duration", "1", "--cv", "2", "-o", str(model), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "by nested cross-validation: 2-fold, a 3-fold grid search" in out
+    scores = {name: float(ba) for name, ba in re.findall(
+        r"^(svm|cnn): balanced accuracy ([\d.]+) \(95 % CI", out, re.M)}
+    assert set(scores) == {"svm", "cnn"}
+    winner = max(scores, key=scores.get)  # the SVM first on a tie, as listed
+    assert re.search(rf"^{winner}: .*<- chosen$", out, re.M)
+    (setting,) = re.findall(rf"^chose the {winner.upper()} \((.*)\), fitted on all 24",
+                            out, re.M)
+    saved = load(model)
+    assert isinstance(saved[-1], CalibratedClassifierCV) == (winner == "svm")
+    if winner == "svm":
+        assert f"C={saved[-1].estimator.C}" in setting
+    assert set(saved.predict([str(p) for p in (tmp_path / "data").rglob("*.wav")])) \
+        <= {"hungry", "other"}
+    # too few clips for a grid search inside each training fold: said, before fitting
+    write_folder(X[:6], y[:6], tmp_path / "few", sr=16000)
+    assert main(["train", str(tmp_path / "few"), "--model", "auto", "--duration", "1",
+                 "--cv", "2", "-o", str(model)]) == 2
+    assert "needs at least 2 clips of each class there" in capsys.readouterr().err
 
 
 def test_export_and_serve_refuse_what_they_cannot_use(tmp_path, capsys):

@@ -3,13 +3,14 @@
 
 import sys
 
-from ._common import LibraryDefault, add_command, bar, error, resolved, warn
+from ._common import add_command, bar, error, resolved, warn
 from ._fitting import (
     PIPELINES,
+    add_cv_options,
     add_fit_options,
+    cv_folds,
     fit_to_data,
     labelled_folder,
-    least,
     one_class,
     out_of_range,
     pipeline,
@@ -31,13 +32,7 @@ def add_parser(sub):
     p.add_argument("--models", default=",".join(PIPELINES),
                    help=f"{' or '.join(PIPELINES)}, or several, comma-separated "
                    "(default %(default)s)")
-    p.add_argument("--groups", choices=("auto", "none"), default="auto",
-                   help="auto: keep the recording groups that file names give "
-                   "(Donate-a-cry) in one fold each")
-    p.add_argument("--cv", type=int, default=LibraryDefault("sk_cry.evaluation",
-                                                            "evaluate", "cv"),
-                   help="folds (default %(default)s; fewer, said on stderr, when the "
-                   "smallest class has fewer clips or groups)")
+    add_cv_options(p)
     p.add_argument("--report", required=True, help="the HTML file to write")
     p.set_defaults(func=run)
     return p
@@ -90,7 +85,7 @@ def run(args):
     groups = None if groups is None else groups[keep]
     if len(np.unique(y)) < 2:
         return one_class("evaluate", y, args.labels_csv or args.folder)
-    splitter, label_sets, status = _cv_folds(args, y, groups)
+    splitter, label_sets, status = cv_folds("evaluate", args, y, groups)
     if status:
         return status
     pipelines = {}
@@ -127,46 +122,3 @@ def run(args):
         print(f"sk-cry evaluate: {len(left_out)} of {len(data.paths)} files could not be "
               "read and were left out (named above)", file=sys.stderr)
     return 1 if left_out else 0
-
-
-def _cv_folds(args, y, groups):
-    """The splitter ``evaluate`` gets, and the labels of each training fold.
-
-    ``--cv`` folds, or as many as the smallest class allows, said on stderr:
-    ``StratifiedKFold`` needs ``n_splits`` clips of each class (recording groups
-    with ``StratifiedGroupKFold``). The same splitter ``evaluate`` makes of an
-    int, made here so that the fits can be checked on the very folds.
-    ``(splitter, label_sets, None)``, or ``(None, None, 2)`` after saying why not.
-    """
-    import numpy as np
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-
-    classes = np.unique(y)
-    if groups is None:
-        unit, have = "clips", {c: int(np.sum(y == c)) for c in classes}
-    else:
-        unit = "recording groups"
-        have = {c: len(np.unique(groups[y == c])) for c in classes}
-    fewest = min(have, key=have.get)
-    if have[fewest] < 2:
-        return None, None, error(
-            "evaluate", f"cross-validation needs at least 2 {unit} of each class, so "
-            f"that each class is both trained on and tested; {str(fewest)!r} has "
-            f"{have[fewest]}: add recordings of it"
-            + (" from other groups, or fold clips instead of groups with --groups none"
-               if groups is not None else ""))
-    n_splits = min(args.cv, have[fewest])
-    if n_splits < args.cv:
-        warn("evaluate", f"--cv {args.cv} needs at least {args.cv} {unit} of each "
-             f"class; {str(fewest)!r} has {have[fewest]}: evaluating with "
-             f"{n_splits}-fold cross-validation instead")
-    kind = StratifiedKFold if groups is None else StratifiedGroupKFold
-    splitter = kind(n_splits, shuffle=True, random_state=args.seed)
-    label_sets = [y[train] for train, _ in splitter.split(np.zeros(len(y)), y, groups)]
-    missing, count = least(label_sets, classes)
-    if count == 0:  # grouped folds only: ungrouped ones keep every class in training
-        return None, None, error(
-            "evaluate", f"with {n_splits}-fold grouped cross-validation a training fold "
-            f"holds no clip of {str(missing)!r}: add recordings of more groups of it, "
-            "or fold clips instead of groups with --groups none")
-    return splitter, label_sets, None

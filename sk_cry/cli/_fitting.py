@@ -11,8 +11,9 @@ from pathlib import Path
 
 from ._common import LibraryDefault, add_quiet, add_seed, error, given, warn
 
-__all__ = ["PIPELINES", "add_fit_options", "fit_to_data", "labelled_folder", "least",
-           "one_class", "out_of_range", "pipeline", "writable"]
+__all__ = ["PIPELINES", "add_cv_options", "add_fit_options", "cv_folds", "fit_to_data",
+           "labelled_folder", "least", "one_class", "out_of_range", "pipeline",
+           "writable"]
 
 
 def _cnn(**options):
@@ -60,6 +61,17 @@ def add_fit_options(parser):
                         "stderr; default: CryCNNClassifier's)")
     add_seed(parser)
     add_quiet(parser)
+
+
+def add_cv_options(parser, when=""):
+    """``--groups`` and ``--cv``: the outer folds of a cross-validation."""
+    parser.add_argument("--groups", choices=("auto", "none"), default="auto",
+                        help=f"{when}auto: keep the recording groups that file names "
+                        "give (Donate-a-cry) in one fold each")
+    parser.add_argument("--cv", type=int, default=LibraryDefault("sk_cry.evaluation",
+                                                                 "evaluate", "cv"),
+                        help=f"{when}folds (default %(default)s; fewer, said on "
+                        "stderr, when the smallest class has fewer clips or groups)")
 
 
 def labelled_folder(command, args):
@@ -212,3 +224,47 @@ def writable(command, path, what):
         return error(command, f"cannot write {what} {path}: no folder {folder}; "
                      "create it first")
     return None
+
+
+def cv_folds(command, args, y, groups):
+    """The outer splitter of a cross-validation (``evaluate``'s, or ``train
+    --model auto``'s), and the labels of each training fold.
+
+    ``--cv`` folds, or as many as the smallest class allows, said on stderr:
+    ``StratifiedKFold`` needs ``n_splits`` clips of each class (recording groups
+    with ``StratifiedGroupKFold``). The same splitter ``evaluate`` makes of an
+    int, made here so that the fits can be checked on the very folds.
+    ``(splitter, label_sets, None)``, or ``(None, None, 2)`` after saying why not.
+    """
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    classes = np.unique(y)
+    if groups is None:
+        unit, have = "clips", {c: int(np.sum(y == c)) for c in classes}
+    else:
+        unit = "recording groups"
+        have = {c: len(np.unique(groups[y == c])) for c in classes}
+    fewest = min(have, key=have.get)
+    if have[fewest] < 2:
+        return None, None, error(
+            command, f"cross-validation needs at least 2 {unit} of each class, so "
+            f"that each class is both trained on and tested; {str(fewest)!r} has "
+            f"{have[fewest]}: add recordings of it"
+            + (" from other groups, or fold clips instead of groups with --groups none"
+               if groups is not None else ""))
+    n_splits = min(args.cv, have[fewest])
+    if n_splits < args.cv:
+        warn(command, f"--cv {args.cv} needs at least {args.cv} {unit} of each "
+             f"class; {str(fewest)!r} has {have[fewest]}: evaluating with "
+             f"{n_splits}-fold cross-validation instead")
+    kind = StratifiedKFold if groups is None else StratifiedGroupKFold
+    splitter = kind(n_splits, shuffle=True, random_state=args.seed)
+    label_sets = [y[train] for train, _ in splitter.split(np.zeros(len(y)), y, groups)]
+    missing, count = least(label_sets, classes)
+    if count == 0:  # grouped folds only: ungrouped ones keep every class in training
+        return None, None, error(
+            command, f"with {n_splits}-fold grouped cross-validation a training fold "
+            f"holds no clip of {str(missing)!r}: add recordings of more groups of it, "
+            "or fold clips instead of groups with --groups none")
+    return splitter, label_sets, None

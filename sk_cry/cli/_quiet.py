@@ -5,6 +5,7 @@ TensorFlow 2.21 writes absl log lines from C++ before absl's logging is set up
 ``E0000 ... NodeDef mentions attribute use_unbounded_threadpool ...`` from
 tf.data in every ``Model.fit``), which ``TF_CPP_MIN_LOG_LEVEL`` does not stop,
 and LiteRT prints ``INFO: Created TensorFlow Lite XNNPACK delegate for CPU.``
+(and TensorFlow's quantizer ``fully_quantize: 0, inference_type: 6, ...``).
 Both go straight to file descriptor 2. The command line is an application, so it
 may do what the library must not: route descriptor 2 through a pipe and drop
 lines of exactly those shapes. Everything else (Python warnings, tracebacks,
@@ -22,7 +23,8 @@ __all__ = ["native_logs_filtered"]
 _NOISE = re.compile(
     rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
     rb"|[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.\-]+:\d+\]"
-    rb"|INFO: Created TensorFlow Lite XNNPACK delegate)"
+    rb"|INFO: Created TensorFlow Lite XNNPACK delegate"
+    rb"|fully_quantize: \d+, inference_type: \d+, input_inference_type: )"
 )
 _END = b"\x00sk-cry: end of filtered stderr\n"
 

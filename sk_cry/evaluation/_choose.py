@@ -161,7 +161,8 @@ def choose_model(X, y, groups=None, *, candidates=None, cv=5, inner_cv=3,
     random_state : int, default=0
         Outer and inner fold shuffling, the intervals' bootstrap.
     verbose : int, default=0
-        1 prints each candidate's line as it is scored.
+        1 prints each candidate's line as it is scored; 2 also a line as each
+        outer fold ends (:func:`~sk_cry.evaluate`'s ``verbose=1``).
 
     Returns
     -------
@@ -192,7 +193,8 @@ def choose_model(X, y, groups=None, *, candidates=None, cv=5, inner_cv=3,
             search = _Search(_cached(pipeline, cache), grid, inner_cv, group_of,
                              random_state)
             results[name] = evaluate(search, X, y, groups, cv,
-                                     random_state=random_state)
+                                     random_state=random_state,
+                                     verbose=max(0, verbose - 1))
             if verbose:
                 print(ModelChoice(None, {name: results[name]}, {}).summary(),
                       flush=True)
