@@ -54,7 +54,9 @@ def to_flatbuffer(model, representative=None):
     """
     specs = [tf.TensorSpec(x.shape, x.dtype, name=f"input_{i}")
              for i, x in enumerate(model.inputs)]
-    function = tf.function(lambda parts: model(parts, training=False))
+    # no autograph: a plain call has no Python control flow to convert (and
+    # autograph cannot find a lambda's source, which it says in a warning)
+    function = tf.function(lambda parts: model(parts, training=False), autograph=False)
     # converting the unfrozen function gave garbage from the first convolution on
     frozen = convert_variables_to_constants_v2(function.get_concrete_function(specs))
     # a frozen function holds no variables: an empty module is all the converter
