@@ -112,6 +112,22 @@ def test_one_stft_gives_both_reference_maps(waves):
     assert names[13 * 188] == "mel0_t0" and names[-1] == "mel127_t187"
 
 
+def test_band_counts_alone_split_a_row_back_into_its_maps(waves):
+    # features/_layout.py: maps flattened band-major and concatenated come apart
+    # again by their band counts (the CNN's input_bands)
+    from sk_cry.features import as_band_maps, band_layout, split_bands
+
+    assert band_layout(13, 128) == (13, 128) and band_layout(40, 32) == (32, 32)
+    rows = MFCCMelExtractor().fit(waves).transform(waves)
+    mfccs, mels = split_bands(rows, band_layout(13, 128))
+    assert mfccs.shape == (3, 13, 188) and mels.shape == (3, 128, 188)
+    np.testing.assert_allclose(mfccs, mfcc(waves), rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(mels, log_mel_spectrogram(waves), rtol=1e-5, atol=1e-3)
+    assert np.shares_memory(as_band_maps(rows, 141), rows)  # a view, not a copy
+    with pytest.raises(ParameterError, match="141 feature columns cannot hold maps "
+                       "of 13 bands"):
+        as_band_maps(rows[:, :141], 13)
+
 def test_threads_change_nothing(waves):
     X = np.concatenate([waves] * 7)  # 21 clips: two chunks of work
     one = MFCCMelExtractor(n_jobs=1).fit_transform(X)

@@ -40,7 +40,11 @@ def test_grid_search_tunes_a_cnn_parameter(cry_folder):
     best = [4, 8][int(np.argmax(scores))]
     assert grid.best_params_["cnn__filters"] == best
     assert grid.best_estimator_["cnn"].filters == best
-    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+    # ... and its network was built with it: a parameter that reached the
+    # estimator but not the network would leave every convolution 16 wide
+    network = grid.best_estimator_["cnn"].model_
+    assert {layer.filters for layer in network.layers
+            if hasattr(layer, "filters")} == {best}
     assert grid.predict(cry_folder.paths[:2]).shape == (2,)
 
 
