@@ -57,7 +57,9 @@ def test_sample_rate_confound_is_flagged(cries, tmp_path):
     X, y = cries
 
     def as_8k(x, label):
-        return (librosa.resample(x, orig_sr=SR, target_sr=8000), 8000) if label else (x, SR)
+        if not label:
+            return x, SR
+        return librosa.resample(x, orig_sr=SR, target_sr=8000), 8000
 
     report = audit(_write(tmp_path, X, y, transform=as_8k), y)
     found = _problems(report, "sample_rate")
@@ -262,7 +264,8 @@ def test_parallel_folds_give_the_same_result():
     for name in ("balanced_accuracy", "ci", "p_value", "f1_macro"):
         assert getattr(one, name) == getattr(two, name), name
     np.testing.assert_array_equal(one.oof_predictions, two.oof_predictions)
-    np.testing.assert_array_equal(one.balanced_accuracy_folds, two.balanced_accuracy_folds)
+    np.testing.assert_array_equal(one.balanced_accuracy_folds,
+                                  two.balanced_accuracy_folds)
 
 
 class _NeedsTheMarker(GaussianNB):
@@ -291,7 +294,8 @@ def test_a_failing_fold_raises_or_is_left_out():
     assert result.balanced_accuracy == pytest.approx(
         balanced_accuracy_score(y[kept], result.oof_predictions[kept]))
     assert result.confusion_matrix.sum() == result.n_scored
-    assert f"scored {result.n_scored} of {len(y)} clips: 1 of 4 folds failed" in str(result)
+    assert (f"scored {result.n_scored} of {len(y)} clips: 1 of 4 folds failed"
+            in str(result))
     with pytest.raises(ParameterError, match="error_score must be 'raise' or np.nan"):
         evaluate(GaussianNB(), X, y, error_score=0.0)
 

@@ -20,7 +20,7 @@ import pytest
 import soundfile as sf
 import soxr
 
-from sk_cry import AudioLoadError, AudioLoader, SkCryError
+from sk_cry import AudioLoader, AudioLoadError, SkCryError
 from sk_cry.exceptions import TruncatedAudioWarning
 from sk_cry.io import load_audio
 
@@ -231,7 +231,8 @@ def test_junk_chunk_running_past_its_end_is_refused(tmp_path, junk_size, match):
      "has a 'fmt ' chunk of 8 bytes"),
     ([_fmt(), _fmt(), _chunk(b"data", bytes(100))], "has two 'fmt ' chunks"),
     ([_chunk(b"fmt ", struct.pack("<HHIIHHH", 0xFFFE, 1, 16000, 32000, 2, 16, 0)),
-      _chunk(b"data", bytes(100))], "declares WAVE_FORMAT_EXTENSIBLE in a 'fmt ' chunk of 18"),
+      _chunk(b"data", bytes(100))],
+     "declares WAVE_FORMAT_EXTENSIBLE in a 'fmt ' chunk of 18"),
 ])
 def test_damaged_chunk_layout_is_refused(tmp_path, chunks, match):
     path = _write(tmp_path / "layout.wav", _riff(*chunks))
