@@ -49,7 +49,7 @@ def test_the_candidate_that_scores_best_wins_whatever_its_place(clips, order):
     chosen = next(line for line in lines if line.endswith("<- chosen"))
     assert chosen.startswith("svm: balanced accuracy")
     low, high = choice.results["svm"].ci
-    assert f"95 % CI {low:.3f}-{high:.3f}" in chosen
+    assert f"95 % CI {low:.2f}-{high:.2f}" in chosen
 
 
 _FITS = []

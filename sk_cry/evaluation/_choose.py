@@ -126,7 +126,7 @@ class ModelChoice:
             low, high = result.ci
             mark = "  <- chosen" if name == self.winner else ""
             lines.append(f"{name}: balanced accuracy {result.balanced_accuracy:.3f} "
-                         f"(95 % CI {low:.3f}-{high:.3f}, chance {result.chance:.2f}, "
+                         f"(95 % CI {low:.2f}-{high:.2f}, chance {result.chance:.2f}, "
                          f"p {result.p_value:.3f}){mark}")
         return "\n".join(lines)
 
@@ -173,8 +173,8 @@ def choose_model(X, y, groups=None, *, candidates=None, cv=5, inner_cv=3,
     >>> from sk_cry import choose_model
     >>> choice = choose_model(paths, labels)              # doctest: +SKIP
     >>> print(choice.summary())                           # doctest: +SKIP
-    svm: balanced accuracy 0.444 (95 % CI 0.380-0.510, chance 0.20, p 0.001)  <- chosen
-    cnn: balanced accuracy 0.365 (95 % CI 0.300-0.430, chance 0.20, p 0.001)
+    svm: balanced accuracy 0.444 (95 % CI 0.38-0.51, chance 0.20, p 0.001)  <- chosen
+    cnn: balanced accuracy 0.314 (95 % CI 0.26-0.38, chance 0.20, p 0.001)
     """
     if candidates is None:
         candidates = model_candidates(random_state=random_state)
