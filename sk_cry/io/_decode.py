@@ -38,8 +38,26 @@ MAX_FLOAT_PEAK = 1e3
 _FILTER_MARGIN = 256  # samples at the lowest rate: see _frames_to_read
 
 
-def _band_limit(y, sr, max_bandwidth):
-    """Remove every frequency above ``max_bandwidth`` Hz, keeping the rate ``sr``."""
+def band_limit(y, sr, max_bandwidth):
+    """Remove every frequency above ``max_bandwidth`` Hz, keeping the rate ``sr``.
+
+    What :class:`AudioLoader` and :func:`load_audio` do with ``max_bandwidth``
+    (and the runtime with waveforms): down to ``2 * max_bandwidth`` Hz and back
+    up with soxr.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Mono audio at ``sr``.
+    sr : int
+    max_bandwidth : float
+        Hz; at or above ``sr / 2`` nothing is removed and ``y`` is returned.
+
+    Returns
+    -------
+    y : ndarray of shape (about n_samples,)
+        float32 where soxr resampled it.
+    """
     low_sr = int(round(2 * max_bandwidth))
     if low_sr >= sr:
         return y
@@ -70,7 +88,7 @@ def finish_into(y, row, source, *, orig_sr, sr, max_bandwidth):
     if orig_sr != sr:
         y = soxr.resample(y, orig_sr, sr, quality=RESAMPLE_QUALITY)
     if max_bandwidth is not None:
-        y = _band_limit(y, sr, max_bandwidth)
+        y = band_limit(y, sr, max_bandwidth)
     n = min(y.shape[0], row.shape[0])
     row[:n] = y[:n]
     row[n:] = 0

@@ -8,7 +8,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from ..core import FrameWindows, best_rfft
 from ..exceptions import AudioLoadError, ModelFileError, ParameterError, SkCryError
-from ..io import file_blocks, load_audio, resample_blocks
+from ..io import band_limit, file_blocks, load_audio, resample_blocks
 from ._bundle import read_bundle
 from ._detect import (
     Detection,
@@ -101,14 +101,20 @@ class BundleModel:
                 f"{self.duration:g} s at {self.sr} Hz, model {self.sha256[:12]}>")
 
     def _clips(self, X):
-        """Float waveforms ``X`` as ``(n, round(sr * duration))`` float32, cut or
-        padded."""
+        """Float waveforms ``X`` as ``(n, round(sr * duration))`` float32, as the
+        pipeline's loader takes waveforms: band-limited whole (with a
+        ``max_bandwidth``), then cut or padded."""
         n = int(round(self.sr * self.duration))
         waves = np.atleast_2d(X).astype(np.float32, copy=False)
         if waves.ndim != 2:
             raise ParameterError(f"waveforms must be 1-D or 2-D, got shape {X.shape}")
         if not np.all(np.isfinite(waves)):
             raise ParameterError("waveforms hold NaN or infinite samples")
+        if self.max_bandwidth is not None:
+            limited = [band_limit(w, self.sr, self.max_bandwidth) for w in waves]
+            waves = np.zeros((len(waves), max(map(len, limited))), np.float32)
+            for row, w in zip(waves, limited):
+                row[:len(w)] = w
         return to_length(waves, n)
 
     def _proba(self, waves):
@@ -129,7 +135,8 @@ class BundleModel:
         X : list of paths, or ndarray of shape (n_clips, n_samples) or (n_samples,)
             Files are read as the pipeline's loader read them (the first
             ``duration`` seconds, padded if shorter); waveforms must be mono
-            float at ``sr`` and are cut or padded to ``duration``.
+            float at ``sr`` and are band-limited (``max_bandwidth``) and cut
+            or padded to ``duration``, as the loader does.
 
         Returns
         -------
