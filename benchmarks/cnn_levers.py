@@ -215,6 +215,8 @@ def make_rows(wanted, *, duration, band, memory, smoke):
     """``{row: (description, estimator factory)}`` for the wanted rows."""
     common = dict(duration=duration, max_bandwidth=band, memory=memory, n_jobs=2)
     cnn_kw = dict(epochs=2 if smoke else 40, n_iter_no_change=8, random_state=0)
+    if smoke:  # a tiny fit in graph mode goes mostly on tracing: 3x slower
+        cnn_kw["run_eagerly"] = True
     inner = StratifiedKFold(2 if smoke else 3, shuffle=True, random_state=0)
 
     def cnn(**params):

@@ -41,6 +41,11 @@ from _common import SEED_CRY, machine  # noqa: E402
 
 BACKGROUND = SEED_CRY.parent / "background"
 WINDOWS = (2.0, 4.0)
+#: grouped folds of the inner loop (--smoke: 2, the fewest that still choose)
+INNER_FOLDS = 3
+#: --smoke: the CNN trains and predicts eagerly (keras' run_eagerly): a tiny fit
+#: then takes about a third of the time, most of which is tracing the graph
+EAGER = False
 #: the event rules searched on the inner nights (hop: a quarter window)
 RULES = [dict(threshold=t, release=round(t - d, 2), n=n, m=m, min_duration=md,
               merge_gap=g)
@@ -56,7 +61,8 @@ def candidates(window, epochs):
 
     return {f"svm-{window:g}s": sk_cry.make_svm_pipeline(duration=window),
             f"cnn-{window:g}s": sk_cry.make_cnn_pipeline(duration=window, epochs=epochs,
-                                                         random_state=0)}
+                                                         random_state=0,
+                                                         run_eagerly=EAGER)}
 
 
 def sides(cry_idx, cry_folds, groups, group_folds, k):
@@ -195,9 +201,10 @@ def auc_ba(y, p, threshold=0.5):
 
 def select(src, cry_idx, groups, tag, args, rng):
     """Inner grouped CV on these recordings: ``(name, window, rules, table)``."""
-    inner_cry, inner_grp = deal(cry_idx, 3, rng), deal(groups, 3, rng)
+    inner_cry = deal(cry_idx, INNER_FOLDS, rng)
+    inner_grp = deal(groups, INNER_FOLDS, rng)
     aucs, nights = {}, {}
-    for k in range(3):
+    for k in range(INNER_FOLDS):
         tr, va = sides(cry_idx, inner_cry, groups, inner_grp, k)
         night = src.night(f"{tag}-in{k}", *va, args.inner_night_minutes)
         for window in WINDOWS:
@@ -233,7 +240,8 @@ def main(argv=None):
     cries, bg = load_sources(args, work)
     print(f"# benchmarks/detect.py, {machine()}")
     print(f"{len(cries)} cry clips, {len(bg.paths)} background files in "
-          f"{len(set(bg.groups))} recordings; outer {args.folds} folds, inner 3")
+          f"{len(set(bg.groups))} recordings; outer {args.folds} folds, "
+          f"inner {INNER_FOLDS}")
     rng = np.random.default_rng(args.seed)
     src = Sources(cries, bg, work, args.seed)
     outer_cry, outer_grp = deal(cries, args.folds, rng), deal(src.groups, args.folds, rng)
@@ -293,8 +301,11 @@ def load_sources(args, work):
                 2 * np.pi * rng.uniform(100, 900) * t)
             sf.write(work / "bg" / cat / f"{cat}_{i}.flac", x.astype(np.float32), 16000)
     args.epochs, args.night_minutes, args.inner_night_minutes = 2, 2.0, 1.0
-    global WINDOWS
-    WINDOWS = (2.0,)
+    # the fewest fits that still run every step: most of the time is the CNN's
+    # fits (8 of them with 3 inner folds and 2 outer, 6 with 2), each mostly
+    # TensorFlow tracing the training step, whatever the epochs
+    global WINDOWS, INNER_FOLDS, EAGER
+    WINDOWS, INNER_FOLDS, EAGER = (2.0,), 2, True
     return cries, load_background(work / "bg")
 
 

@@ -84,7 +84,9 @@ def main(argv=None):
         setups = seed_cry_setups(report, paths, y)
         setups = {v[0]: v[1:] for k, v in setups.items() if k in args.setups}
         wanted = args.models.split(",")
-        epochs = {} if args.epochs is None else {"epochs": args.epochs}
+        cnn_kw = {} if args.epochs is None else {"epochs": args.epochs}
+        if args.smoke:  # a tiny fit in graph mode goes mostly on tracing: 3x slower
+            cnn_kw["run_eagerly"] = True
         rows = []
         for name, (X, labels, band) in setups.items():
             memory = Memory(f"{tmp}/cache-{len(rows)}", verbose=0)
@@ -94,10 +96,11 @@ def main(argv=None):
                     strategy="most_frequent")),
                 "SVM (MFCC mean/std)": ("svm", lambda: make_svm_pipeline(**common)),
                 "default CNN": ("cnn", lambda: make_cnn_pipeline(
-                    **epochs, random_state=0, **common)),
+                    **cnn_kw, random_state=0, **common)),
                 "reference network and training": ("reference", lambda: make_cnn_pipeline(
                     **REFERENCE_TOPOLOGY, **{**REFERENCE_TRAINING, **(
-                        {"epochs": 1} if args.smoke else {})}, random_state=0, **common)),
+                        {"epochs": 1, "run_eagerly": True} if args.smoke else {})},
+                    random_state=0, **common)),
             }
             models = {k: make() for k, (key, make) in models.items() if key in wanted}
             n_classes = len(np.unique(labels))

@@ -49,7 +49,9 @@ def main(argv=None):
         train, test, duration = load_split(args, tmp, 16, 8)
         print(f"# train {len(train.paths)} clips, test {len(test.paths)} clips, "
               f"{args.seeds} seeds, CNN {args.epochs or 'default'} epochs")
-        epochs = {} if args.epochs is None else {"epochs": args.epochs}
+        cnn_kw = {} if args.epochs is None else {"epochs": args.epochs}
+        if args.smoke:  # a tiny fit in graph mode goes mostly on tracing: 3x slower
+            cnn_kw["run_eagerly"] = True
         for condition, band in CONDITIONS.items():
             # features are extracted once per condition, then reused by every seed
             memory = Memory(f"{tmp}/cache-{band}", verbose=0)
@@ -60,7 +62,7 @@ def main(argv=None):
             cnn, seconds = [], []
             for seed in range(args.seeds):
                 start = time.perf_counter()
-                pipe = make_cnn_pipeline(**epochs, random_state=seed, **common)
+                pipe = make_cnn_pipeline(**cnn_kw, random_state=seed, **common)
                 pred = pipe.fit(train.paths, train.target).predict(test.paths)
                 seconds.append(time.perf_counter() - start)
                 cnn.append(_scores(test.target, pred))

@@ -89,7 +89,7 @@ def part_steps(args, train, test, duration):
             continue
         start = time.perf_counter()
         model = make_pipeline(FeatureScaler(n_bands=141), CryCNNClassifier(
-            epochs=args.epochs, random_state=0, **params))
+            epochs=args.epochs, random_state=0, run_eagerly=args.smoke, **params))
         scores = cross_validate(model, features, y, groups=groups, cv=cv,
                                 scoring=("balanced_accuracy", "accuracy"),
                                 return_estimator=True)
@@ -124,7 +124,8 @@ def part_reference(args, train, test, duration):
         for seed in range(seeds):
             clock = _EpochClock()
             model = make_pipeline(FeatureScaler(n_bands=141), CryCNNClassifier(
-                **{**params, "epochs": epochs, "random_state": seed, "callbacks": [clock]}))
+                **{**params, "epochs": epochs, "random_state": seed, "callbacks": [clock],
+                   "run_eagerly": args.smoke}))
             model.fit(X_train, train.target)
             accs.append(accuracy_score(test.target, model.predict(X_test)))
             per_epoch.append(np.median(clock.times[1:] or clock.times))  # 1st: tracing
@@ -159,6 +160,8 @@ def main(argv=None):
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args(argv)
     if args.smoke:
+        # run_eagerly too (below): a fit of a few clips is then about a third of
+        # its time in graph mode, which goes mostly on tracing the training step
         args.epochs = args.reference_epochs = 2
         args.folds, args.seeds, args.reference_seeds = 2, 1, 1
     print(f"# training: {machine()}")
