@@ -2,11 +2,10 @@ from sk_cry import load
 from sk_cry.cli import main
 
 
-def test_demo_runs_end_to_end(tmp_path, capsys):
-    status = main(["demo", "--n-samples", "24", "--duration", "1", "--epochs", "2",
-                   "--cv", "2", "--out", str(tmp_path)])
-    assert status == 0
-    out = capsys.readouterr().out
+def test_demo_runs_end_to_end(demo_run):
+    run, tmp_path = demo_run
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = run.stdout
     assert "balanced accuracy per fold" in out and "CNN" in out and "SVM" in out
     assert "chance is 0.50" in out
     assert out.count("distinguishable from chance") + out.count("Above chance") == 2

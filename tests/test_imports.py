@@ -65,13 +65,10 @@ def test_everything_but_the_cnn_runs_without_tensorflow(cry_folder, tmp_path):
     assert "HEAVY []" in out.stdout, out.stdout[-2000:]
 
 
-def test_command_line_prints_no_native_tensorflow_logs(tmp_path):
+def test_command_line_prints_no_native_tensorflow_logs(demo_run):
     # the demo imports TensorFlow, fits Keras models (tf.data) and predicts on
     # LiteRT (XNNPACK): each prints native log lines unless the CLI filters them
-    out = subprocess.run(
-        [sys.executable, "-m", "sk_cry", "demo", "--n-samples", "24", "--duration", "1",
-         "--epochs", "3", "--cv", "2", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=600)
+    out, _ = demo_run
     assert out.returncode == 0, out.stderr[-3000:]
     assert "the bundle on sk_cry.runtime" in out.stdout
     for noise in ("oneDNN", "absl", "XNNPACK", "NodeDef", "I0000", "E0000"):
