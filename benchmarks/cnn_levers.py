@@ -75,7 +75,7 @@ from sk_cry import (
     make_svm_pipeline,
 )
 from sk_cry.features import band_layout
-from sk_cry.io._decode import _band_limit
+from sk_cry.io import band_limit
 from sk_cry.models import CryPipeline
 
 importlib.import_module("sklearn.experimental.enable_halving_search_cv")
@@ -151,7 +151,7 @@ class WaveAugmented(ClassifierMixin, BaseEstimator):
         copies = [chain(w, sample_rate=loader.sr) for _ in range(self.n_copies)
                   for w in waves]
         if loader.max_bandwidth:  # noise and pitch shifts reach above the band
-            copies = [_band_limit(c, loader.sr, loader.max_bandwidth) for c in copies]
+            copies = [band_limit(c, loader.sr, loader.max_bandwidth) for c in copies]
         X_all = np.vstack([waves, np.asarray(copies, np.float32)])
         self.estimator_ = clone(self.estimator).fit(X_all, np.tile(y, 1 + self.n_copies))
         self.classes_ = self.estimator_.classes_
