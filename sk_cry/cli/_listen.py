@@ -48,6 +48,7 @@ def run(args):
     """Classify live microphone audio (or a file played in real time) window by
     window, one line per window; or, with ``--events`` (the default detector,
     or ``--reason``), one line when a cry event starts and one when it ends."""
+    from ..core import EVENT_HOP, WINDOW_HOP
     from ..exceptions import SkCryError
     from ..runtime import load, microphone, played
 
@@ -60,8 +61,8 @@ def run(args):
         reason = None if args.reason is None else load(args.reason)
         window = model.duration if events else (args.window or model.duration)
         hop, rules = detection_settings(model, "bundle", args) if events else (None, None)
-        hop = hop or args.hop or (model.detection.get("hop", window / 4) if events
-                                  else window / 2)
+        hop = hop or args.hop or (model.detection.get("hop", window * EVENT_HOP)
+                                  if events else window * WINDOW_HOP)
         # blocks no longer than a hop, so that every window is heard on time
         block = min(hop, LibraryDefault("sk_cry.runtime", "microphone", "block").value)
         source = (played(args.file, **given(args, "speed")) if args.file

@@ -11,6 +11,7 @@ from .._lazy import attach
 __getattr__, __dir__, __all__ = attach(__name__, {
     "._kernel": ["MelSpectrum", "best_rfft", "blocked_bank", "dct_matrix", "floor_db",
                  "hann_window", "log_power", "numpy_rfft", "power_to_db"],
-    "._frames": ["MAX_WINDOWS", "PADDING_SLACK", "FrameWindows", "too_many_windows"],
+    "._frames": ["EVENT_HOP", "MAX_WINDOWS", "PADDING_SLACK", "WINDOW_HOP",
+                 "FrameWindows", "too_many_windows"],
     "._events": ["Event", "EventRules", "EventTracker", "find_events"],
 })

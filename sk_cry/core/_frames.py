@@ -24,7 +24,8 @@ import numpy as np
 from ..exceptions import ParameterError
 from ._kernel import MelSpectrum, log_power, numpy_rfft
 
-__all__ = ["MAX_WINDOWS", "PADDING_SLACK", "FrameWindows", "too_many_windows"]
+__all__ = ["EVENT_HOP", "MAX_WINDOWS", "PADDING_SLACK", "WINDOW_HOP", "FrameWindows",
+           "too_many_windows"]
 
 #: The most windows one file is cut into: 200,000 windows of 1 s every 1 s are
 #: 55 hours; past it a hop is far too fine for the recording (a hop of 1e-9 s
@@ -34,6 +35,14 @@ MAX_WINDOWS = 200_000
 #: Seconds a recording may fall short of one window without being called padded:
 #: a full window, resampled, may come out a few samples short.
 PADDING_SLACK = 0.01
+
+#: The hop of a detector's windows, as a fraction of the window, where neither
+#: the caller nor the bundle's detection settings give one.
+EVENT_HOP = 0.25
+
+#: The hop of ``predict_windows`` and ``listen`` windows, as a fraction of the
+#: window, where the caller gives none: each moment is heard in two windows.
+WINDOW_HOP = 0.5
 
 
 def too_many_windows(hop):

@@ -6,7 +6,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from .. import __version__
-from ..core import dct_matrix, hann_window
+from ..core import EVENT_HOP, dct_matrix, hann_window
 from ..exceptions import ParameterError
 from ..features import FeatureScaler, MFCCMelExtractor, band_layout
 from ..io import AudioLoader
@@ -63,7 +63,7 @@ def _detection_settings(detection, window):
     from ..core import EventRules
 
     unknown = set(detection) - {"hop", "rules"}
-    hop = detection.get("hop", window / 4)
+    hop = detection.get("hop", window * EVENT_HOP)
     if unknown or not (isinstance(hop, (int, float)) and 0 < hop <= window):
         raise ParameterError(f"detection must hold 'hop' (seconds, above 0 and at most "
                              f"the window, {window:g} s) and 'rules' (EventRules "

@@ -6,7 +6,7 @@ import threading
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from ..core import FrameWindows, best_rfft
+from ..core import EVENT_HOP, FrameWindows, best_rfft
 from ..exceptions import AudioLoadError, ModelFileError, ParameterError, SkCryError
 from ..io import band_limit, file_blocks, load_audio, resample_blocks
 from ._bundle import read_bundle
@@ -210,8 +210,8 @@ class BundleModel:
 
     def _settings(self, hop, rules, reason, positive):
         """``(hop, rules, ReasonModel or None, column)``: what was asked, else
-        what the bundle says, else the defaults (hop: a quarter window)."""
-        hop = self.detection.get("hop", self.duration / 4) if hop is None else hop
+        what the bundle says, else the defaults (hop: ``EVENT_HOP`` windows)."""
+        hop = self.detection.get("hop", self.duration * EVENT_HOP) if hop is None else hop
         _, hop = check_windowing(None, hop, self.duration, frame=self._frame)
         hop = on_frame_grid(hop, frame=self._frame)
         rules = check_rules(self.detection.get("rules") if rules is None else rules)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core import WINDOW_HOP
 from ..exceptions import ParameterError, SkCryError
 from ..io import Windows, cut_windows, load_audio, noting_truncation
 
@@ -180,7 +181,7 @@ def check_windowing(window, hop, duration, *, frame):
     """
     n_fft, hop_length, sr = frame
     window = duration if window is None else float(window)
-    hop = window / 2 if hop is None else float(hop)
+    hop = window * WINDOW_HOP if hop is None else float(hop)
     shortest = n_fft / sr
     if not shortest <= window <= duration:
         raise ParameterError(
