@@ -112,7 +112,7 @@ def _chosen(data, y, *, args, counts):
     if status:
         return None, status
     inner, inner_sets = _inner_folds(splitter, y, groups, seed=args.seed)
-    if inner < 2:
+    if inner is None:
         unit = "clips" if groups is None else "recording groups"
         return None, error("train", "--model auto searches each candidate's grid by "
                            "cross-validation inside each training fold, which needs at "
@@ -132,7 +132,8 @@ def _chosen(data, y, *, args, counts):
           f"{splitter.n_splits}-fold"
           + (f", {len(set(groups))} recording groups kept apart" if groups is not None
              else "")
-          + f", a {inner}-fold grid search inside each training fold ({grids})",
+          + f", a {inner.n_splits}-fold grid search inside each training fold "
+          f"({grids})",
           flush=True)
     choice = choose_model(data.paths, y, groups, candidates=candidates, cv=splitter,
                           inner_cv=inner, random_state=args.seed,
@@ -144,13 +145,16 @@ def _chosen(data, y, *, args, counts):
 
 
 def _inner_folds(splitter, y, groups, *, seed, most=3):
-    """``(n, label_sets)``: how many folds (at most ``most``) the grid search
-    inside every outer training fold can have, and the labels each of its fits
-    is trained on (the fewest clips any fit sees: what the fit checks need)."""
+    """``(inner, label_sets)``: the splitter of the grid search inside every
+    outer training fold (at most ``most`` folds, as many as each class has clips
+    or groups there; None below 2), and the labels each of its fits is trained
+    on (the fewest clips any fit sees: what the fit checks need). ``inner`` is
+    given to ``choose_model``, so the folds checked are the folds searched."""
     import numpy as np
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     outer = [train for train, _ in splitter.split(np.zeros(len(y)), y, groups)]
+
     def units(idx):  # the class of each clip, or of each recording group
         if groups is None:
             return y[idx]
@@ -159,10 +163,10 @@ def _inner_folds(splitter, y, groups, *, seed, most=3):
     n = min(most, *(np.unique(units(train), return_counts=True)[1].min()
                     for train in outer))
     if n < 2:
-        return n, None
+        return None, None
     kind = StratifiedKFold if groups is None else StratifiedGroupKFold
     inner = kind(n, shuffle=True, random_state=seed)
-    return n, [y[train][fit] for train in outer for fit, _ in inner.split(
+    return inner, [y[train][fit] for train in outer for fit, _ in inner.split(
         np.zeros(len(train)), y[train], None if groups is None else groups[train])]
 
 

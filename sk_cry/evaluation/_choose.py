@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, StratifiedKFold
+from sklearn.model_selection import GridSearchCV
 
 from ..exceptions import ParameterError
-from ._evaluate import evaluate
+from ._evaluate import _splitter, evaluate
 
 __all__ = ["ModelChoice", "choose_model", "model_candidates"]
 
@@ -84,11 +84,9 @@ class _Search(ClassifierMixin, BaseEstimator):
 def _search(estimator, grid, cv, groups, random_state):
     """``GridSearchCV`` on balanced accuracy, over ``cv`` stratified folds (of
     groups, where given)."""
-    if isinstance(cv, int):
-        kind = StratifiedKFold if groups is None else StratifiedGroupKFold
-        cv = kind(cv, shuffle=True, random_state=random_state)
-    return GridSearchCV(clone(estimator), grid, cv=cv, scoring="balanced_accuracy",
-                        error_score=np.nan)
+    return GridSearchCV(clone(estimator), grid,
+                        cv=_splitter(cv, groups, random_state),
+                        scoring="balanced_accuracy", error_score=np.nan)
 
 
 @dataclass
@@ -121,14 +119,16 @@ class ModelChoice:
 
     def summary(self):
         """One line per candidate: pooled balanced accuracy, interval, chance."""
-        lines = []
-        for name, result in self.results.items():
-            low, high = result.ci
-            mark = "  <- chosen" if name == self.winner else ""
-            lines.append(f"{name}: balanced accuracy {result.balanced_accuracy:.3f} "
-                         f"(95 % CI {low:.2f}-{high:.2f}, chance {result.chance:.2f}, "
-                         f"p {result.p_value:.3f}){mark}")
-        return "\n".join(lines)
+        return "\n".join(_line(name, result) + ("  <- chosen" if name == self.winner
+                                                else "")
+                         for name, result in self.results.items())
+
+
+def _line(name, result):
+    """A candidate's pooled balanced accuracy, interval, chance and p-value."""
+    low, high = result.ci
+    return (f"{name}: balanced accuracy {result.balanced_accuracy:.3f} (95 % CI "
+            f"{low:.2f}-{high:.2f}, chance {result.chance:.2f}, p {result.p_value:.3f})")
 
 
 def choose_model(X, y, groups=None, *, candidates=None, cv=5, inner_cv=3,
@@ -154,8 +154,9 @@ def choose_model(X, y, groups=None, *, candidates=None, cv=5, inner_cv=3,
         (the SVM and the CNN with their default settings).
     cv : int or cross-validation splitter, default=5
         The outer folds, as :func:`~sk_cry.evaluate` takes them.
-    inner_cv : int, default=3
-        Folds of each inner grid search.
+    inner_cv : int or cross-validation splitter, default=3
+        The folds of each inner grid search: an int as ``cv`` takes it (of
+        groups, where given), or a splitter.
     refit : bool, default=True
         Fit the winner on all the clips.
     random_state : int, default=0
@@ -196,8 +197,7 @@ def choose_model(X, y, groups=None, *, candidates=None, cv=5, inner_cv=3,
                                      random_state=random_state,
                                      verbose=max(0, verbose - 1))
             if verbose:
-                print(ModelChoice(None, {name: results[name]}, {}).summary(),
-                      flush=True)
+                print(_line(name, results[name]), flush=True)
         winner = max(results, key=lambda n: results[n].balanced_accuracy)
         choice = ModelChoice(winner, results, {n: g for n, (_, g) in candidates.items()})
         if refit:
