@@ -110,11 +110,8 @@ class BundleModel:
             raise ParameterError(f"waveforms must be 1-D or 2-D, got shape {X.shape}")
         if not np.all(np.isfinite(waves)):
             raise ParameterError("waveforms hold NaN or infinite samples")
-        if self.max_bandwidth is not None:
-            limited = [band_limit(w, self.sr, self.max_bandwidth) for w in waves]
-            waves = np.zeros((len(waves), max(map(len, limited))), np.float32)
-            for row, w in zip(waves, limited):
-                row[:len(w)] = w
+        if self.max_bandwidth is not None:  # a sample longer or shorter, maybe
+            waves = [band_limit(w, self.sr, self.max_bandwidth) for w in waves]
         return to_length(waves, n)
 
     def _proba(self, waves):

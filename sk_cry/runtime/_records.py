@@ -28,10 +28,12 @@ def is_silent(waves):
 
 
 def to_length(waves, n):
-    """The rows of ``waves`` (shape ``(k, m)``) as a new ``(k, n)`` float32 array:
-    cut to their first ``n`` samples, or padded with silence at the end."""
-    out = np.zeros((waves.shape[0], n), np.float32)
-    out[:, :min(n, waves.shape[1])] = waves[:, :n]
+    """The rows of ``waves`` (a ``(k, m)`` array, or ``k`` 1-D arrays of any
+    lengths) as a new ``(k, n)`` float32 array: each cut to its first ``n``
+    samples, or padded with silence at the end."""
+    out = np.zeros((len(waves), n), np.float32)
+    for row, wave in zip(out, waves):
+        row[:min(n, len(wave))] = wave[:n]
     return out
 
 
