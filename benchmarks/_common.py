@@ -19,6 +19,14 @@ def load_seed_cry(root=SEED_CRY):
             load_folder(root / "test", root / "test_labels.csv"))
 
 
+def all_seed_cry(root=SEED_CRY):
+    """Every seed-cry clip, ``train/`` then ``test/``: ``(paths, y)``."""
+    import numpy as np
+
+    train, test = load_seed_cry(root)
+    return list(train.paths) + list(test.paths), np.r_[train.target, test.target]
+
+
 def seed_cry_setups(report, paths, y):
     """The three evaluation setups of seed-cry, ``{key: (name, paths, labels, band)}``.
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 
 import numpy as np
-from _common import SEED_CRY, load_seed_cry, machine, seed_cry_setups
+from _common import SEED_CRY, all_seed_cry, machine, seed_cry_setups
 
 import sk_cry
 from sk_cry.evaluation import choose_model, model_candidates
@@ -39,9 +39,7 @@ def _setups(args, tmp):
         data = load_folder(write_folder(X, y, f"{tmp}/smoke", sr=16000))
         return {"s": ("synthetic 1-s cries", list(data.paths),
                       data.target_names[data.target], None, 1.0)}
-    train, test = load_seed_cry(args.data)
-    paths = list(train.paths) + list(test.paths)
-    y = np.concatenate([train.target, test.target])
+    paths, y = all_seed_cry(args.data)
     report = sk_cry.audit(paths, y)
     setups = seed_cry_setups(report, paths, y)
     return {key: (*setups[key], 6.0) for key in args.setups}

@@ -60,8 +60,8 @@ from sklearn.ensemble import StackingClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-from _common import SEED_CRY, machine, seed_cry_setups
-from honest_eval import _seed_cry, _smoke
+from _common import SEED_CRY, all_seed_cry, machine, seed_cry_setups
+from honest_eval import _smoke
 from sk_cry import (
     AudioLoader,
     CryCNNClassifier,
@@ -323,7 +323,7 @@ def main(argv=None):
             paths, y, duration = _smoke(tmp, n_clips=240)
             folds = 2
         else:
-            paths, y, duration = _seed_cry(args.data)
+            (paths, y), duration = all_seed_cry(args.data), 6.0
         report = audit(paths, y, n_jobs=2)
         setups = seed_cry_setups(report, paths, y)
         for key in args.setups:

@@ -26,7 +26,7 @@ import numpy as np
 from joblib import Memory
 from sklearn.dummy import DummyClassifier
 
-from _common import SEED_CRY, load_seed_cry, machine, seed_cry_setups
+from _common import SEED_CRY, all_seed_cry, machine, seed_cry_setups
 from sk_cry import (
     REFERENCE_TOPOLOGY,
     REFERENCE_TRAINING,
@@ -36,12 +36,6 @@ from sk_cry import (
     make_svm_pipeline,
 )
 from sk_cry.datasets import load_folder, make_cries, write_folder
-
-
-def _seed_cry(root):
-    train, test = load_seed_cry(root)
-    paths = train.paths + test.paths
-    return paths, np.r_[train.target, test.target], 6.0
 
 
 def _smoke(tmp, n_clips=30):
@@ -76,7 +70,7 @@ def main(argv=None):
             paths, y, duration = _smoke(tmp)
             args.epochs, args.folds = 1, 2
         else:
-            paths, y, duration = _seed_cry(args.data)
+            (paths, y), duration = all_seed_cry(args.data), 6.0
         start = time.perf_counter()
         report = audit(paths, y, n_jobs=2)
         print(f"\n## Audit ({time.perf_counter() - start:.1f} s)\n\n{report}\n")

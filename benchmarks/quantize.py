@@ -31,7 +31,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from _common import SEED_CRY, load_split, machine, seed_cry_setups
+from _common import SEED_CRY, all_seed_cry, load_split, machine, seed_cry_setups
 
 import sk_cry
 
@@ -47,10 +47,9 @@ def _setups(args, tmp):
         return setups
     from sklearn.model_selection import train_test_split
 
-    paths = np.concatenate([train.paths, test.paths])
-    y = np.concatenate([train.target, test.target])
-    report = sk_cry.audit(list(paths), y)
-    _, reasons_paths, reasons, _ = seed_cry_setups(report, list(paths), y)["c"]
+    paths, y = all_seed_cry(args.data)
+    report = sk_cry.audit(paths, y)
+    _, reasons_paths, reasons, _ = seed_cry_setups(report, paths, y)["c"]
     fit_p, held_p, fit_y, held_y = train_test_split(
         reasons_paths, reasons, test_size=1 / 3, stratify=reasons, random_state=0)
     setups.append(("(c) five reasons, one source", fit_p, fit_y, held_p, held_y,

@@ -380,3 +380,35 @@ def test_monitor_smoke():
         start, _, peak, end = _numbers(
             re.search(rf"^  {resource} +([\d ]+)$", stdout, re.M).group(1))
         assert end <= start <= peak
+
+
+def test_quantize_smoke():
+    stdout = _smoke("quantize.py")
+    versus, agreement = _tables(stdout)
+    rows = {r[""]: r for r in versus}
+    for what, row in rows.items():  # each ratio is float over int8
+        _assert_quotient(row["ratio"], row["float"], row["int8"])
+    size = rows["network member (KB)"]
+    assert _number(size["int8"]) < 0.6 * _number(size["float"])  # int8 weights
+    clips = {r["clips"]: r for r in agreement}
+    assert _number(clips["held out"]["n"]) == 24 and _number(clips["all"]["n"]) == 72
+    for row in clips.values():
+        assert 0 <= _number(row["labels agree"]) <= 100
+        assert 0 <= _number(row["median abs dp"]) <= _number(row["max abs dp"]) < 0.2
+
+
+def test_auto_smoke():
+    stdout = _smoke("auto.py")
+    (table,) = _tables(stdout)
+    scores = {}
+    for row in table:
+        name = row["candidate"].split()[0]
+        headline = _number(row["balanced accuracy, pooled (folds)"].split("(")[0])
+        folds = _numbers(row["balanced accuracy, pooled (folds)"].split("(")[1])
+        low, high = (float(x) for x in row["95 % CI"].split("-"))
+        assert len(folds) == 3 and low - 0.005 <= headline <= high + 0.005, row
+        scores[name] = headline
+    assert sorted(scores) == ["cnn", "svm"]
+    (chosen,) = [r["candidate"].split()[0] for r in table if "(chosen)" in r["candidate"]]
+    assert scores[chosen] == max(scores.values())
+    assert f"chosen: {chosen}" in stdout
