@@ -267,6 +267,8 @@ def test_int8_bundles_are_smaller_and_close_to_the_float_ones(binary, svm_binary
                           .predict_proba(paths), p_int8)
     with pytest.raises(ParameterError, match="needs representative clips"):
         sk_cry.export(pipe, tmp_path / "none.skcry-bundle", quantize="int8")
+    with pytest.raises(ParameterError, match="read only to quantize"):
+        sk_cry.export(pipe, tmp_path / "float.skcry-bundle", representative=paths)
     with pytest.raises(ParameterError, match="quantize must be None.*or 'int8'"):
         sk_cry.export(pipe, tmp_path / "int4.skcry-bundle", quantize="int4",
                       representative=paths)

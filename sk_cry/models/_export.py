@@ -123,7 +123,8 @@ def export(pipeline, path, *, detection=None, quantize=None, representative=None
         If the pipeline is neither (another classifier, an uncalibrated SVC),
         its network has more than :data:`EXPORT_MAX_WEIGHTS` weights, its
         class labels are neither str nor int, or ``quantize`` is not None or
-        "int8", asked of an SVM, or without ``representative``.
+        "int8", asked of an SVM, or without ``representative`` (or
+        ``representative`` without it).
     sklearn.exceptions.NotFittedError
         If it is not fitted.
 
@@ -136,6 +137,9 @@ def export(pipeline, path, *, detection=None, quantize=None, representative=None
     if quantize not in (None, "int8"):
         raise ParameterError(f"quantize must be None (a float network) or 'int8', got "
                              f"{quantize!r}")
+    if quantize is None and representative is not None:
+        raise ParameterError("representative clips are read only to quantize: pass "
+                             "quantize='int8' with them, or leave them out")
     if detection is not None:
         loader = getattr(pipeline, "steps", [(None, None)])[0][1]
         detection = _detection_settings(detection, float(getattr(loader, "duration", 0)))
