@@ -246,3 +246,26 @@ def test_loader_pickled_before_strict_existed_loads(tmp_path):
     assert loader.get_params()["strict"] is False
     sf.write(tmp_path / "a.wav", _tone(300, 16000, 0.1), 16000)
     assert loader.transform([tmp_path / "a.wav"]).shape == (1, 1600)
+
+
+def test_declared_frames_is_what_the_header_promises(tmp_path):
+    import struct
+
+    from sk_cry.io import declared_frames
+
+    wave = np.zeros(16000, np.float32)
+    sf.write(tmp_path / "a.wav", wave, 16000, subtype="PCM_16")
+    sf.write(tmp_path / "a.flac", wave, 16000)
+    assert declared_frames(tmp_path / "a.wav") == 16000
+    assert declared_frames(tmp_path / "a.flac") is None
+    data = (tmp_path / "a.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[:-10000])  # cut short: still promises all
+    assert declared_frames(tmp_path / "cut.wav") == 16000
+    # a size written as "to the end of the file" declares what the file holds
+    at = data.index(b"data") + 4
+    streamed = data[:at] + struct.pack("<I", 0xFFFFFFFF) + data[at + 4:-10000]
+    (tmp_path / "streamed.wav").write_bytes(streamed)
+    assert declared_frames(tmp_path / "streamed.wav") == 16000 - 5000
+    with pytest.raises(AudioLoadError, match="empty"):
+        (tmp_path / "empty.wav").write_bytes(b"")
+        declared_frames(tmp_path / "empty.wav")

@@ -12,7 +12,8 @@ import stat
 from ..exceptions import AudioLoadError
 from . import _wav
 
-__all__ = ["check_range", "checked_header", "open_regular", "sf_detail"]
+__all__ = ["check_range", "checked_header", "declared_frames", "open_regular",
+           "sf_detail"]
 
 # What sk_cry reads; a header outside is refused as damaged (AudioLoadError).
 # Sample rates: below 1 kHz a file cannot hold a cry (its fundamental lies at
@@ -95,6 +96,29 @@ def checked_header(fd, size, path):
         check_range(path, header.rate, header.channels)
         _wav.check_coding(header, path)
     return header
+
+
+def declared_frames(path):
+    """Frames the header of the WAV file ``path`` declares, or None.
+
+    What the ``data`` chunk promises, which is more than the file holds when it
+    was cut short (a size written as "to the end of the file" declares what is
+    there). None for other formats, and for WAV codings that pack samples in
+    blocks (libsndfile checks those). The header is checked as by
+    :func:`~sk_cry.io.load_audio`.
+
+    Raises
+    ------
+    AudioLoadError
+        As :func:`~sk_cry.io.load_audio` for a file it refuses before decoding.
+    """
+    path = os.fspath(path)
+    fd, size = open_regular(path)
+    try:
+        header = checked_header(fd, size, path)
+    finally:
+        os.close(fd)
+    return None if header is None else header.frames
 
 
 def sf_detail(exc):

@@ -7,13 +7,12 @@ import contextlib
 import itertools
 import threading
 import warnings
-import wave
 from dataclasses import dataclass
 
 import soundfile as sf
 
 from ..exceptions import SkCryError, TruncatedAudioWarning
-from ..io import file_blocks
+from ..io import declared_frames, file_blocks
 from ._refusal import Refusal
 
 __all__ = ["BLOCK", "Decoded", "as_upload", "decode_within", "recording_warnings"]
@@ -26,7 +25,6 @@ _SAMPLES_PER_SECOND = 96_000
 #: a block at a time, so a count passes a bound by less than one block.
 BLOCK = 1 << 14
 _UNKNOWN_LENGTH = 1 << 62  # libsndfile's frames of a FLAC that does not declare it
-_STREAMED = 0xFFFFFFFF  # a WAV data size written by tools that could not seek back
 _OPTION = "sk-cry serve --max-seconds"
 
 
@@ -79,18 +77,6 @@ _recorded = _WarningsByThread()
 #: ``with recording_warnings() as caught:`` the calling thread's warnings, as
 #: strings, kept in ``caught`` rather than shown.
 recording_warnings = _recorded.record
-
-
-def _declared_wav_frames(path):
-    """Frames a WAV file's ``data`` chunk declares (libsndfile counts only those
-    present), or None: not a PCM WAV the standard library reads, or a size
-    written as "to the end of the file"."""
-    try:
-        with wave.open(str(path), "rb") as w:
-            frames, width = w.getnframes(), w.getsampwidth() * w.getnchannels()
-    except (wave.Error, EOFError, OSError, ValueError):
-        return None
-    return None if frames == _STREAMED // max(width, 1) else frames
 
 
 def _header(path):
@@ -191,7 +177,7 @@ def decode_within(path, use, *, max_seconds, block=BLOCK, done="classified"):
                                        or frames * info.channels > budget):
                 raise Refusal(413, _over(frames, rate, info.channels, max_seconds,
                                          "holds"))
-            declared = _declared_wav_frames(path) if info.format == "WAV" else None
+            declared = declared_frames(path) if info.format == "WAV" else None
 
             def bounded():
                 nonlocal counted
