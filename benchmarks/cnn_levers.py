@@ -320,7 +320,7 @@ def main(argv=None):
     table = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.smoke:
-            paths, y, duration = _smoke(tmp, n_clips=240)
+            paths, y, duration = _smoke(tmp, n_clips=120)
             folds = 2
         else:
             (paths, y), duration = all_seed_cry(args.data), 6.0

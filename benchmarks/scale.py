@@ -154,7 +154,7 @@ def main(argv=None):
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.n_predict, args.n_files, args.n_audit, args.batch_size = 60, 200, 200, 32
+        args.n_predict, args.n_files, args.n_audit, args.batch_size = 40, 100, 120, 32
     if args.part in ("audit", "both"):
         _audit_part(args)
     if args.part == "audit":
@@ -179,8 +179,9 @@ def main(argv=None):
             shutil.copyfile(first[len(paths) % n_distinct], paths[-1])
         listing = tmp / "paths.txt"
         listing.write_text("\n".join(map(str, paths)))
+        n_fit = 40 if args.smoke else 100
         pipe = sk_cry.make_cnn_pipeline(epochs=2, random_state=0).fit(
-            [str(p) for p in first[:100]], y[:100])
+            [str(p) for p in first[:n_fit]], y[:n_fit])
         model = sk_cry.save(pipe, tmp / "model.skcry")
         reference = _measure(model, listing, args.n_predict, False, args.batch_size)
         batched = _measure(model, listing, args.n_files, True, args.batch_size)

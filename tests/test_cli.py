@@ -1,5 +1,25 @@
+import subprocess
+import sys
+
+import pytest
+
 from sk_cry import load
 from sk_cry.cli import main
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """``sk-cry demo`` on 24 synthetic 1-s clips, run once as a user runs it (a
+    new interpreter): ``(finished process, its --out folder)``. The demo trains
+    and cross-validates a CNN (about 20 s on 2 cores); the test of what it prints
+    and writes and the test that no native TensorFlow log reaches the terminal
+    share the one run."""
+    out = tmp_path_factory.mktemp("demo")
+    run = subprocess.run(
+        [sys.executable, "-m", "sk_cry", "demo", "--n-samples", "24", "--duration", "1",
+         "--epochs", "2", "--cv", "2", "--out", str(out)],
+        capture_output=True, text=True, timeout=600)
+    return run, out
 
 
 def test_demo_runs_end_to_end(demo_run):
@@ -15,6 +35,16 @@ def test_demo_runs_end_to_end(demo_run):
     wavs = sorted((tmp_path / "data").rglob("*.wav"))
     assert len(wavs) == 24
     assert pipe.predict_proba([str(wavs[0])]).shape == (1, 2)
+
+
+def test_command_line_prints_no_native_tensorflow_logs(demo_run):
+    # the demo imports TensorFlow, fits Keras models (tf.data) and predicts on
+    # LiteRT (XNNPACK): each prints native log lines unless the CLI filters them
+    out, _ = demo_run
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "the bundle on sk_cry.runtime" in out.stdout
+    for noise in ("oneDNN", "absl", "XNNPACK", "NodeDef", "I0000", "E0000"):
+        assert noise not in out.stderr, out.stderr[-3000:]
 
 
 def test_audit_command_flags_a_confounded_folder(tmp_path, capsys):
@@ -143,12 +173,10 @@ def test_train_model_auto_saves_what_nested_cross_validation_chose(tmp_path, cap
 
 
 def test_export_and_serve_refuse_what_they_cannot_use(tmp_path, capsys):
-    from sk_cry import make_svm_pipeline, save
-    from sk_cry.datasets import make_cries
-
     from sklearn.linear_model import LogisticRegression
 
-    from sk_cry import runtime
+    from sk_cry import make_svm_pipeline, runtime, save
+    from sk_cry.datasets import make_cries
 
     X, y = make_cries(12, duration=1.0, random_state=0)
     svm = save(make_svm_pipeline(duration=1.0).fit(X, y), tmp_path / "svm.skcry")
