@@ -47,3 +47,29 @@ def test_mel_power_and_db_are_librosas(rfft):
     peak = power_to_db(db, 80.0)
     np.testing.assert_allclose(db, librosa.power_to_db(want, top_db=80.0), atol=1e-3)
     assert peak == pytest.approx(db.max())
+
+
+def test_every_step_defaults_to_the_one_front_end():
+    import inspect
+
+    import sk_cry
+    from sk_cry import core
+    from sk_cry.datasets import make_cries
+    from sk_cry.features import log_mel_spectrogram, mfcc
+    from sk_cry.io import load_audio
+
+    front_end = {"sr": core.SR, "duration": core.DURATION, "n_fft": core.N_FFT,
+                 "hop_length": core.HOP_LENGTH, "n_mels": core.N_MELS,
+                 "n_mfcc": core.N_MFCC}
+    steps = [load_audio, sk_cry.AudioLoader, log_mel_spectrogram, mfcc,
+             sk_cry.MelExtractor, sk_cry.MFCCExtractor, sk_cry.MFCCMelExtractor,
+             sk_cry.make_cnn_pipeline, sk_cry.make_svm_pipeline, make_cries]
+    for step in steps:
+        defaults = {name: p.default for name, p in
+                    inspect.signature(step).parameters.items() if name in front_end}
+        assert defaults, step
+        assert defaults == {name: front_end[name] for name in defaults}, step
+    assert sk_cry.CryCNNClassifier().input_bands == (core.N_MFCC, core.N_MELS)
+    assert sk_cry.TimePooling().n_bands == core.N_MFCC
+    # a 6-s clip maps to the reference's 188 frames
+    assert 1 + int(core.SR * core.DURATION) // core.HOP_LENGTH == 188

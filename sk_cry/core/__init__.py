@@ -9,6 +9,7 @@ device runtime (:mod:`sk_cry.runtime`) both import it by these public names.
 from .._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(__name__, {
+    "._defaults": ["DURATION", "HOP_LENGTH", "N_FFT", "N_MELS", "N_MFCC", "SR"],
     "._kernel": ["MelSpectrum", "best_rfft", "blocked_bank", "dct_matrix", "floor_db",
                  "hann_window", "log_power", "numpy_rfft", "power_to_db"],
     "._frames": ["EVENT_HOP", "MAX_WINDOWS", "PADDING_SLACK", "WINDOW_HOP",

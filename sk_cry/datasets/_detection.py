@@ -18,6 +18,7 @@ import soundfile as sf
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..core import SR
 from ..exceptions import AudioLoadError, DatasetError, ParameterError
 from ..io import load_audio
 from ._folder import AUDIO_EXTENSIONS
@@ -285,7 +286,7 @@ def _babble(reserve, rng, n_win):
 )
 def make_detection_set(
     cry_paths, background_paths, out_dir, *, background_groups=None,
-    background_categories=None, window=2.0, hop=1.0, sr=16000, max_bandwidth=4000.0,
+    background_categories=None, window=2.0, hop=1.0, sr=SR, max_bandwidth=4000.0,
     snr_db=(-5.0, 20.0), level_dbfs=(-35.0, -3.0), babble=True, random_state=None,
 ):
     """Write a cry-detection training set: cry windows (1) against background (0).
@@ -568,7 +569,7 @@ def _events(lengths, n_total, sr, rng):
 def make_night(
     cry_paths, background_paths, out_dir, *, background_groups=None, n_nights=1,
     duration=600.0, cries_per_hour=12, cry_clips=(1, 3), snr_db=(-5.0, 20.0),
-    level_dbfs=(-35.0, -3.0), sr=16000, max_bandwidth=4000.0, random_state=None,
+    level_dbfs=(-35.0, -3.0), sr=SR, max_bandwidth=4000.0, random_state=None,
 ):
     """Write long test recordings ("nights") of background with cries at known times.
 

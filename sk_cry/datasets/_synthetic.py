@@ -6,6 +6,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..core import DURATION, SR
+
 __all__ = ["make_cries", "CRY_CLASSES"]
 
 #: What separates the classes of :func:`make_cries`. Class ``k`` of ``K`` sits at
@@ -63,7 +65,7 @@ def _synth_clip(rng, n, sr, f0_hz, burst_s, pause_s, arch, noise):
     prefer_skip_nested_validation=True,
 )
 def make_cries(
-    n_samples=100, *, n_classes=2, sr=16000, duration=6.0, class_sep=1.0,
+    n_samples=100, *, n_classes=2, sr=SR, duration=DURATION, class_sep=1.0,
     noise=0.02, shuffle=True, random_state=None,
 ):
     """Generate synthetic infant cries, like ``sklearn.datasets.make_classification``.

@@ -7,6 +7,8 @@ import time
 
 import numpy as np
 
+from ..core import HOP_LENGTH
+
 __all__ = ["write_report"]
 
 _STYLE = """
@@ -50,8 +52,8 @@ def _spectrogram(wave, sr, name):
     from ..features import log_mel_spectrogram
 
     figure, axes = plt.subplots(figsize=(4.2, 2.6))
-    librosa.display.specshow(log_mel_spectrogram(wave, sr=sr), sr=sr, hop_length=512,
-                             x_axis="time", y_axis="mel", ax=axes)
+    librosa.display.specshow(log_mel_spectrogram(wave, sr=sr), sr=sr,
+                             hop_length=HOP_LENGTH, x_axis="time", y_axis="mel", ax=axes)
     axes.set_title(name)
     return _png(figure)
 

@@ -8,6 +8,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..core import N_MFCC
 from ..exceptions import ParameterError
 from ._layout import as_band_maps
 
@@ -140,7 +141,7 @@ class TimePooling(TransformerMixin, BaseEstimator):
         "stats": [tuple, list],
     }
 
-    def __init__(self, n_bands=13, stats=("mean", "std")):
+    def __init__(self, n_bands=N_MFCC, stats=("mean", "std")):
         self.n_bands = n_bands
         self.stats = stats
 

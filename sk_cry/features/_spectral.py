@@ -24,7 +24,18 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 from threadpoolctl import ThreadpoolController
 
-from ..core import MelSpectrum, best_rfft, dct_matrix, hann_window, power_to_db
+from ..core import (
+    HOP_LENGTH,
+    N_FFT,
+    N_MELS,
+    N_MFCC,
+    SR,
+    MelSpectrum,
+    best_rfft,
+    dct_matrix,
+    hann_window,
+    power_to_db,
+)
 from ..exceptions import AudioLoadError
 from ._layout import band_layout
 
@@ -117,7 +128,7 @@ def _batch(y, n_bands, map_into, spectral):
 
 
 def log_mel_spectrogram(
-    y, *, sr=16000, n_fft=2048, hop_length=512, n_mels=128, top_db=80.0
+    y, *, sr=SR, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS, top_db=80.0
 ):
     """Log-mel spectrogram in dB relative to each clip's peak.
 
@@ -155,8 +166,8 @@ def log_mel_spectrogram(
 
 
 def mfcc(
-    y=None, *, sr=16000, S=None, n_mfcc=13, n_fft=2048, hop_length=512, n_mels=128,
-    top_db=80.0,
+    y=None, *, sr=SR, S=None, n_mfcc=N_MFCC, n_fft=N_FFT, hop_length=HOP_LENGTH,
+    n_mels=N_MELS, top_db=80.0,
 ):
     """Mel-frequency cepstral coefficients, as ``librosa.feature.mfcc``.
 
@@ -394,7 +405,7 @@ class MelExtractor(_MapExtractor):
     """
 
     def __init__(
-        self, sr=16000, *, n_fft=2048, hop_length=512, n_mels=128, top_db=80.0,
+        self, sr=SR, *, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS, top_db=80.0,
         n_jobs=None, memory=None,
     ):
         self.sr = sr
@@ -458,7 +469,7 @@ class MFCCExtractor(_MapExtractor):
     }
 
     def __init__(
-        self, sr=16000, *, n_mfcc=13, n_fft=2048, hop_length=512, n_mels=128,
+        self, sr=SR, *, n_mfcc=N_MFCC, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS,
         top_db=80.0, n_jobs=None, memory=None,
     ):
         self.sr = sr

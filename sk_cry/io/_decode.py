@@ -16,6 +16,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from ..core import DURATION, SR
 from ..exceptions import AudioLoadError, TruncatedAudioWarning
 from . import _wav
 from ._open import check_range, checked_header, open_regular, sf_detail
@@ -278,7 +279,7 @@ def load_file_into(path, row, *, sr, max_bandwidth, strict):
     finish_into(y, row, path, orig_sr=orig_sr, sr=sr, max_bandwidth=max_bandwidth)
 
 
-def load_audio(path, *, sr=16000, duration=6.0, max_bandwidth=None, strict=False):
+def load_audio(path, *, sr=SR, duration=DURATION, max_bandwidth=None, strict=False):
     """Decode the start of one audio file into a mono waveform of fixed length.
 
     Only the first ``duration`` seconds are read (and a few hundred samples more for

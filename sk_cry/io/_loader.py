@@ -9,6 +9,7 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 
+from ..core import DURATION, SR
 from ..exceptions import AudioLoadError
 from ._decode import finish_into, load_file_into
 
@@ -107,7 +108,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         "n_jobs": [Integral, None],
     }
 
-    def __init__(self, sr=16000, duration=6.0, *, max_bandwidth=None, strict=False,
+    def __init__(self, sr=SR, duration=DURATION, *, max_bandwidth=None, strict=False,
                  n_jobs=None):
         self.sr = sr
         self.duration = duration

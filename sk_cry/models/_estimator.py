@@ -16,6 +16,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..core import N_MELS, N_MFCC
 from ..exceptions import ParameterError
 from ..features import split_bands
 from ._lite import lite_copy
@@ -204,7 +205,7 @@ class CryCNNClassifier(ScikerasFixes, KerasClassifier):
     }
 
     def __init__(
-        self, input_bands=(13, 128), *, filters=16, n_blocks=2, kernel_size=3,
+        self, input_bands=(N_MFCC, N_MELS), *, filters=16, n_blocks=2, kernel_size=3,
         stem_kernel=3, stem_stride=2, pooling="stats", dense_units=64, dropout=0.3,
         block_bias=False, augment=True, mixup=0.2, early_stopping=True,
         validation_fraction=0.15, n_iter_no_change=20, lr_schedule="cosine",

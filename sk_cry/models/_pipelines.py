@@ -5,6 +5,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from ..core import DURATION, HOP_LENGTH, N_FFT, N_MELS, N_MFCC, SR
 from ..exceptions import ParameterError
 from ..features import (
     FeatureScaler,
@@ -85,8 +86,8 @@ class CryPipeline(Pipeline):
 
 
 def make_cnn_pipeline(
-    *, sr=16000, duration=6.0, max_bandwidth=None, n_fft=2048, hop_length=512,
-    n_mfcc=13, n_mels=128, memory=None, n_jobs=None, **cnn_params,
+    *, sr=SR, duration=DURATION, max_bandwidth=None, n_fft=N_FFT, hop_length=HOP_LENGTH,
+    n_mfcc=N_MFCC, n_mels=N_MELS, memory=None, n_jobs=None, **cnn_params,
 ):
     """The reference classifier as one sklearn Pipeline taking file paths.
 
@@ -145,8 +146,9 @@ def make_cnn_pipeline(
 
 
 def make_svm_pipeline(
-    *, sr=16000, duration=6.0, max_bandwidth=None, n_fft=2048, hop_length=512,
-    n_mfcc=13, n_mels=128, classifier=None, probability=True, memory=None, n_jobs=None,
+    *, sr=SR, duration=DURATION, max_bandwidth=None, n_fft=N_FFT, hop_length=HOP_LENGTH,
+    n_mfcc=N_MFCC, n_mels=N_MELS, classifier=None, probability=True, memory=None,
+    n_jobs=None,
     **svc_params,
 ):
     """Baseline: MFCC mean and std over time, standardised, into an SVM.
