@@ -116,6 +116,19 @@ def test_reference_topology_is_the_reference_network():
     assert build_residual_cnn([(13, 188), (128, 188)], 2).count_params() < 0.5e6
 
 
+def test_the_network_builder_defaults_to_the_classifiers_network():
+    import inspect
+
+    built = {name: p.default for name, p in
+             inspect.signature(build_residual_cnn).parameters.items()
+             if p.default is not inspect.Parameter.empty}
+    # augmentation is the classifier's choice at fit time; the builder's default
+    # network (counted in benchmarks) has none
+    assert built.pop("augment") is False and built.pop("seed") is None
+    params = CryCNNClassifier().get_params()
+    assert built == {name: params[name] for name in built}
+
+
 def test_reference_training_is_the_reference_training():
     clf = CryCNNClassifier(**REFERENCE_TRAINING)
     assert (clf.epochs, clf.batch_size, clf.learning_rate) == (10, 16, 1e-3)
