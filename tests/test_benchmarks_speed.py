@@ -127,7 +127,8 @@ def test_serve_smoke():
     stdout = smoke("serve.py")
     latency, limits = tables(stdout)
     in_process, http = (r["median (ms)"] for r in latency)
-    added = re.search(r"HTTP adds ([\d.]+) ms to the median \(([\d.]+)x", stdout)
+    # a difference of medians, negative when noise (a busy machine) outweighs it
+    added = re.search(r"HTTP adds (-?[\d.]+) ms to the median \(([\d.]+)x", stdout)
     assert number(added.group(1)) == pytest.approx(
         number(http) - number(in_process), abs=0.011)
     assert_quotient(added.group(2), http, in_process)
