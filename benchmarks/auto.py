@@ -16,7 +16,7 @@ candidate's whole procedure; no refit (the choice is what is measured).
 
     python benchmarks/auto.py                 # both setups, about 50 min on 2 cores
     python benchmarks/auto.py --setups c      # about 15 min
-    python benchmarks/auto.py --smoke         # synthetic 1-s cries, about a minute
+    python benchmarks/auto.py --smoke         # synthetic 1-s cries, about 25 s
 """
 
 import argparse

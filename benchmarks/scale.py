@@ -24,7 +24,7 @@ which duplicates were found.
 
     python benchmarks/scale.py --part predict   # 2,000 and 10,000 files (~70 s)
     python benchmarks/scale.py --part audit     # 2,000 and 10,000 clips (~3 min)
-    python benchmarks/scale.py --smoke          # both parts, a few hundred files
+    python benchmarks/scale.py --smoke          # both parts, about a hundred files
 """
 
 import argparse
