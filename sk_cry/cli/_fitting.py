@@ -232,12 +232,14 @@ def cv_folds(command, args, y, groups):
 
     ``--cv`` folds, or as many as the smallest class allows, said on stderr:
     ``StratifiedKFold`` needs ``n_splits`` clips of each class (recording groups
-    with ``StratifiedGroupKFold``). The same splitter ``evaluate`` makes of an
-    int, made here so that the fits can be checked on the very folds.
+    with ``StratifiedGroupKFold``). ``evaluate``'s splitter of that int
+    (:func:`~sk_cry.evaluation.cv_splitter`), made here so that the fits can be
+    checked on the very folds.
     ``(splitter, label_sets, None)``, or ``(None, None, 2)`` after saying why not.
     """
     import numpy as np
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    from ..evaluation import cv_splitter
 
     classes = np.unique(y)
     if groups is None:
@@ -258,8 +260,7 @@ def cv_folds(command, args, y, groups):
         warn(command, f"--cv {args.cv} needs at least {args.cv} {unit} of each "
              f"class; {str(fewest)!r} has {have[fewest]}: evaluating with "
              f"{n_splits}-fold cross-validation instead")
-    kind = StratifiedKFold if groups is None else StratifiedGroupKFold
-    splitter = kind(n_splits, shuffle=True, random_state=args.seed)
+    splitter = cv_splitter(n_splits, groups, random_state=args.seed)
     label_sets = [y[train] for train, _ in splitter.split(np.zeros(len(y)), y, groups)]
     missing, count = least(label_sets, classes)
     if count == 0:  # grouped folds only: ungrouped ones keep every class in training

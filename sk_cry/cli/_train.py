@@ -151,7 +151,8 @@ def _inner_folds(splitter, y, groups, *, seed, most=3):
     on (the fewest clips any fit sees: what the fit checks need). ``inner`` is
     given to ``choose_model``, so the folds checked are the folds searched."""
     import numpy as np
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    from ..evaluation import cv_splitter
 
     outer = [train for train, _ in splitter.split(np.zeros(len(y)), y, groups)]
 
@@ -164,8 +165,7 @@ def _inner_folds(splitter, y, groups, *, seed, most=3):
                     for train in outer))
     if n < 2:
         return None, None
-    kind = StratifiedKFold if groups is None else StratifiedGroupKFold
-    inner = kind(n, shuffle=True, random_state=seed)
+    inner = cv_splitter(n, groups, random_state=seed)
     return inner, [y[train][fit] for train in outer for fit, _ in inner.split(
         np.zeros(len(train)), y[train], None if groups is None else groups[train])]
 

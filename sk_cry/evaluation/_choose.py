@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import GridSearchCV
 
 from ..exceptions import ParameterError
-from ._evaluate import _splitter, evaluate
+from ._evaluate import cv_splitter, evaluate
 
 __all__ = ["ModelChoice", "choose_model", "model_candidates"]
 
@@ -85,7 +85,7 @@ def _search(estimator, grid, cv, groups, random_state):
     """``GridSearchCV`` on balanced accuracy, over ``cv`` stratified folds (of
     groups, where given)."""
     return GridSearchCV(clone(estimator), grid,
-                        cv=_splitter(cv, groups, random_state),
+                        cv=cv_splitter(cv, groups, random_state=random_state),
                         scoring="balanced_accuracy", error_score=np.nan)
 
 

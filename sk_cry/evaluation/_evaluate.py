@@ -20,7 +20,7 @@ from sklearn.utils import _safe_indexing, check_random_state
 
 from ..exceptions import ParameterError
 
-__all__ = ["EvaluationResult", "evaluate"]
+__all__ = ["EvaluationResult", "cv_splitter", "evaluate"]
 
 _PERMUTATIONS = ("predictions", "refit")
 # statistic -> how it reads in a sentence
@@ -199,9 +199,33 @@ def _check_options(permutation, error_score):
             "into the headline")
 
 
-def _splitter(cv, groups, random_state):
-    """The splitter an int ``cv`` stands for (shuffled, stratified, grouped when
-    there are groups); any other ``cv`` as given."""
+def cv_splitter(cv, groups=None, *, random_state=None):
+    """The splitter :func:`~sk_cry.evaluate` folds with for ``cv``.
+
+    An int stands for shuffled, stratified folds, of recording groups where
+    ``groups`` are given (no group on both sides of a split); any other ``cv``
+    is returned as given.
+
+    Parameters
+    ----------
+    cv : int or cross-validation splitter
+    groups : array-like or None, default=None
+        Only whether there are groups matters here; give them to ``split``.
+    random_state : int or None, default=None
+        The shuffle's seed.
+
+    Returns
+    -------
+    splitter : StratifiedKFold, StratifiedGroupKFold or ``cv``
+
+    Examples
+    --------
+    >>> from sk_cry.evaluation import cv_splitter
+    >>> cv_splitter(5, random_state=0)
+    StratifiedKFold(n_splits=5, random_state=0, shuffle=True)
+    >>> cv_splitter(3, groups=["a", "b", "c"]).__class__.__name__
+    'StratifiedGroupKFold'
+    """
     if not isinstance(cv, Integral):
         return cv
     if groups is not None:
@@ -390,7 +414,7 @@ def evaluate(estimator, X, y, groups=None, cv=5, *, n_permutations=1000,
     if groups is not None:
         groups = np.asarray(groups)
     # drawn once: the scores, the interval and a refit permutation test share them
-    folds = list(_splitter(cv, groups, random_state).split(
+    folds = list(cv_splitter(cv, groups, random_state=random_state).split(
         np.zeros((len(y_enc), 1)), y_enc, groups))
     found = _out_of_fold(estimator, X, y_enc, folds, n_jobs=n_jobs, verbose=verbose,
                          error_score=error_score)
